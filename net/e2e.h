@@ -28,7 +28,7 @@
  *             ad = version || kex ad
  *   81   24   body nonce
  *   105  E2E_PAD+16  body: XChaCha20-Poly1305(MK, pad(plaintext))
- *             ad = version || kex ad || header nonce || header || caller ad
+ *             ad = kex ad || bytes 0..80 above || caller ad
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
