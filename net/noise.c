@@ -152,6 +152,13 @@ noise_cipher_nonce(const struct noise_cipher *c)
 	return c->n;
 }
 
+/* Size of a cipher state. */
+size_t
+noise_cipher_sizeof(void)
+{
+	return sizeof(struct noise_cipher);
+}
+
 /* Wipe and free. */
 void
 noise_cipher_free(struct noise_cipher *c)

@@ -112,6 +112,9 @@ int noise_cipher_decrypt(struct noise_cipher *c, const void *ad, size_t ad_len,
 /* The next nonce this cipher state will use. */
 uint64_t noise_cipher_nonce(const struct noise_cipher *c);
 
+/* Bytes one cipher state occupies (memory accounting). */
+size_t noise_cipher_sizeof(void);
+
 /* Wipe and free a cipher state; NULL is a no-op. */
 void noise_cipher_free(struct noise_cipher *c);
 

@@ -259,7 +259,7 @@ void proto_key_hash(uint8_t out[32], const uint8_t pub[NOID_KEY_LEN]);
  * priv).  Seal: enc (cap >= NOID_MSG_ENC_MAX) gets body_len +
  * NOID_MSG_PLAIN_HDR + NOID_MSG_BOX_MAC bytes.
  */
-void proto_msg_shared(
+int proto_msg_shared(
     uint8_t shared[32], const uint8_t peer_pub[32], const uint8_t my_priv[32]);
 int proto_msg_seal(uint8_t *enc, size_t cap, size_t *enc_len,
     const uint8_t msg_id[NOID_ID_LEN], const uint8_t shared[32], uint64_t ts_ms,
