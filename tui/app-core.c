@@ -10,6 +10,7 @@
  * command queued has left before the process exits.
  */
 #include "client.h"
+#include "addr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ app_free(struct app *app)
 	app_loop_free(app->loop);
 	relay_embed_stop(app->relay);
 	store_close(app->st);
+	secret_free(app->password);
 	while ((l = app->listeners) != NULL) {
 		app->listeners = l->next;
 		free(l);
@@ -227,22 +229,16 @@ app_relays_put(struct app *app, const struct app_relay *r, size_t n)
 	return rc;
 }
 
-/* A plausible relay address: noid://KEY@HOST:PORT, no spaces. */
+/* Check a relay address; *canon gets its canonical form (caller frees). */
 int
-app_relay_address_check(const char *address)
+app_relay_address_check(const char *address, const char **why, char **canon)
 {
-	const char *at, *colon, *p;
+	struct relay_addr a;
+	int rc;
 
-	if (strncmp(address, "noid://", 7) != 0 || strlen(address) > 512)
-		return NOID_ERR_INVAL;
-	for (p = address; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ')
-			return NOID_ERR_INVAL;
-	if ((at = strchr(address, '@')) == NULL || at == address + 7)
-		return NOID_ERR_INVAL;
-	if ((colon = strrchr(at, ':')) == NULL || colon[1] == '\0' ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return NOID_ERR_INVAL;
+	if ((rc = addr_parse(address, &a, why)) != 0)
+		return rc;
+	*canon = addr_format(&a);
 	return 0;
 }
 

@@ -157,6 +157,8 @@ int relay_embed_start(const char *dir, struct relay_embed **out);
 const char *relay_embed_address(const struct relay_embed *re);
 /* Whether this process started it (and stops it). */
 int relay_embed_owned(const struct relay_embed *re);
+/* The address the embedded relay had last time (caller frees), or NULL. */
+char *relay_embed_saved_address(const char *dir);
 /* Stop it if we started it; free.  NULL is a no-op. */
 void relay_embed_stop(struct relay_embed *re);
 /* The path of the noid-relay binary: beside noid, else PATH (caller
@@ -194,6 +196,7 @@ struct app_globals {
 struct app {
 	char *dir;
 	int store_flags;
+	char *password; /* secret memory; kept for export (NULL: none) */
 	struct store *st;
 	uint8_t profile[STORE_ID_LEN];
 	char *profile_name;
@@ -219,7 +222,8 @@ int app_profile_switch(struct app *app, const uint8_t id[STORE_ID_LEN]);
 int app_relays_get(struct app *app, struct app_relay **out, size_t *n);
 int app_relays_put(struct app *app, const struct app_relay *r, size_t n);
 void app_relays_free(struct app_relay *r, size_t n);
-int app_relay_address_check(const char *address);
+int app_relay_address_check(
+    const char *address, const char **why, char **canon);
 int app_agent_start(struct app *app);
 void app_agent_stop(struct app *app);
 int app_agent_restart(struct app *app);
@@ -244,10 +248,102 @@ int app_open(struct app *app, const struct app_globals *g);
 /* Become an instance: loop, control socket, agent in the loop. */
 int app_instance_start(struct app *app);
 
-/* ---- app-tui.c: the full-screen client -------------------------------- */
+/* ---- app-tui.c, app-model.c, win-*.c: the full-screen client ---------- */
+
+#include "layout.h"
 
 /* Bare `noid`: first run or the main screen; the exit code. */
 int app_tui_main(const struct app_globals *g);
+
+struct input_line;
+struct qr;
+
+/* One row of the conversation list: a contact or a pending request. */
+struct client_conv {
+	uint8_t contact[STORE_ID_LEN];
+	uint8_t conn[STORE_ID_LEN];
+	char *name;
+	int state; /* enum agent_conn_state */
+	int trust;
+	uint64_t unread;
+	char *preview;
+};
+
+/* One item of the chat pane: a message, or an event note (dir 0). */
+struct client_msg {
+	struct store_msg m;
+	int rows; /* wrapped rows, cached for width rows_w */
+	int rows_w;
+};
+
+/* What fills the chat area instead of the conversation. */
+enum client_overlay {
+	OVERLAY_NONE,
+	OVERLAY_TEXT, /* help, requests, contact, relays, profiles, search */
+	OVERLAY_INVITE, /* the QR code and its link */
+	OVERLAY_CONFIRM /* a yes/no question */
+};
+
+/* The screen's whole state; drawn from scratch whenever dirty. */
+struct client {
+	struct app *app;
+	int cols, rows;
+	struct layout lay;
+	int dirty; /* redraw at the end of this loop pass */
+	int resized; /* SIGWINCH seen: ask the terminal its size */
+	int model; /* reload the conversation list */
+	struct input_line *il;
+	struct client_conv *convs;
+	size_t nconvs;
+	size_t sel; /* index into convs */
+	struct client_msg *msgs; /* the open conversation, oldest first */
+	size_t nmsgs;
+	int all_loaded; /* the oldest message is in msgs */
+	int scroll; /* rows scrolled up from the bottom */
+	char *note; /* one-line message in the status bar */
+	char *relay_err;
+	uint64_t other_unread; /* in the other profiles */
+	enum client_overlay overlay;
+	char *ov_title;
+	char *ov_text;
+	int ov_scroll;
+	struct qr *ov_qr;
+	char *ov_link;
+	int ov_link_shown;
+	uint8_t ov_conn[STORE_ID_LEN];
+	void (*ov_yes)(struct client *c);
+	int pasting;
+	struct buf paste;
+	int esc; /* an Escape came: the next key is Alt- */
+	int notify_bell, notify_osc, show_list, use_colour;
+	int quit;
+};
+
+/* app-model.c: fill the model from the store and the agent. */
+void client_model_reload(struct client *c);
+void client_chat_open(struct client *c);
+void client_chat_tail(struct client *c);
+int client_chat_load_older(struct client *c);
+void client_chat_note(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void client_on_event(const struct agent_event *ev, void *arg);
+void client_msgs_free(struct client *c);
+void client_model_free(struct client *c);
+const struct client_conv *client_current(const struct client *c);
+void client_set_note(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Show text (takes a copy) in the overlay, titled. */
+void client_overlay_text(struct client *c, const char *title, const char *text);
+void client_overlay_close(struct client *c);
+
+/* app-cmds.c: slash commands and keys. */
+void client_cmds_init(void);
+void client_invite_open(struct client *c, const char *note);
+void client_invite_share(struct client *c);
+
+/* win-main.c: drawing. */
+void win_draw(struct client *c);
+void win_colours_init(struct client *c);
 
 /* ---- cli-table.c: the command table ---------------------------------- */
 
@@ -351,6 +447,23 @@ int cli_password(const char *file, const char *prompt, char **out);
 /* A new password from env_name, else asked twice (NOID_ERR_AUTH when
  * the two differ); "" means none. */
 int cli_password_new(const char *env_name, char **out);
+
+/* ---- cli-profiles.c: helpers shared with the screens ------------------ */
+
+int cli_profile_create(
+    struct app *app, const char *name, uint8_t id[STORE_ID_LEN]);
+int cli_profile_find(
+    struct app *app, const char *name, uint8_t id[STORE_ID_LEN]);
+
+/* ---- cli-contacts.c, cli-relays.c: helpers shared with the screens --- */
+
+const char *cli_trust_word(int trust);
+const char *cli_state_word(int state);
+/* A contact's local name, else fallback (caller frees). */
+char *cli_contact_name(
+    struct app *app, const uint8_t contact[STORE_ID_LEN], const char *fallback);
+/* Handshake with the relay at address (bounded wait); *ms round trip. */
+int cli_relay_probe(const char *address, uint64_t *ms, const char **why);
 
 /* ---- cli-*.c: the command handlers (cli-table.c lists them) ---------- */
 

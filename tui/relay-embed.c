@@ -273,6 +273,19 @@ out:
 	return rc;
 }
 
+/* The address recorded by the last start, if any. */
+char *
+relay_embed_saved_address(const char *dir)
+{
+	char *path = path_join(dir, RELAY_EMBED_STATE), *addr = NULL;
+	long pid;
+
+	if (relay_embed_state_read(path, &pid, &addr) != 0)
+		addr = NULL;
+	free(path);
+	return addr;
+}
+
 /* The relay's address. */
 const char *
 relay_embed_address(const struct relay_embed *re)

@@ -1,0 +1,420 @@
+/*
+ * win-main: drawing the whole screen from the model, once per pass.
+ *
+ * Rectangles come from layout_compute() (a pure function of the size);
+ * below its minimum the screen says it is too small and nothing else is
+ * drawn, so no size can crash us.  Text is measured with utf8.h (the
+ * same widths ncursesw draws with) and cut on cluster boundaries.  The
+ * chat pane is filled from the bottom: wrapped row counts are cached per
+ * message and width, so only the visible messages are wrapped again.
+ */
+#include "client.h"
+#include "input-line.h"
+#include "qr.h"
+#include "utf8.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum win_colour { WC_OWN = 1, WC_THEIRS, WC_NOTE, WC_BAR, WC_MARK };
+
+/* Colours, unless NO_COLOR or the config says no. */
+void
+win_colours_init(struct client *c)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (!c->use_colour || (nc != NULL && *nc != '\0') || !has_colors()) {
+		c->use_colour = 0;
+		return;
+	}
+	start_color();
+	use_default_colors();
+	init_pair(WC_OWN, COLOR_CYAN, -1);
+	init_pair(WC_THEIRS, COLOR_GREEN, -1);
+	init_pair(WC_NOTE, COLOR_YELLOW, -1);
+	init_pair(WC_BAR, COLOR_BLACK, COLOR_CYAN);
+	init_pair(WC_MARK, COLOR_MAGENTA, -1);
+}
+
+/* An attribute: the colour pair, or a plain stand-in without colour. */
+static attr_t
+win_attr(const struct client *c, enum win_colour wc)
+{
+	if (c->use_colour)
+		return COLOR_PAIR(wc) | (wc == WC_BAR ? A_NORMAL : A_NORMAL);
+	switch (wc) {
+	case WC_BAR:
+		return A_REVERSE;
+	case WC_NOTE:
+	case WC_OWN:
+		return A_BOLD;
+	default:
+		return A_NORMAL;
+	}
+}
+
+/* Draw s at (y, x), cut to w cells; returns the cells used. */
+static int
+win_put(int y, int x, const char *s, size_t len, int w)
+{
+	size_t cut, width = 0;
+
+	if (w <= 0)
+		return 0;
+	cut = utf8_cut(s, len, (size_t)w, &width);
+	mvaddnstr(y, x, s, (int)cut);
+	return (int)width;
+}
+
+/* Fill the rest of a row with spaces (for bars). */
+static void
+win_fill(int y, int x, int w)
+{
+	for (; w > 0; w--, x++)
+		mvaddch(y, x, ' ');
+}
+
+/* The trust mark of a contact. */
+static const char *
+win_trust_mark(int trust)
+{
+	switch (trust) {
+	case AGENT_TRUST_VERIFIED:
+		return "✓";
+	case AGENT_TRUST_QR:
+		return "▣";
+	default:
+		return "~";
+	}
+}
+
+/* The conversation list. */
+static void
+win_list(struct client *c)
+{
+	const struct layout_rect *r = &c->lay.list;
+	const struct client_conv *v;
+	char head[128];
+	size_t i;
+	int y = r->y, x, used;
+
+	for (i = 0; i < c->nconvs && y < r->y + r->h; i++, y++) {
+		v = &c->convs[i];
+		if (i == c->sel)
+			attron(A_REVERSE);
+		win_fill(y, r->x, r->w);
+		if (v->state == AGENT_CONN_REQUESTED)
+			snprintf(head, sizeof head, "? ");
+		else
+			snprintf(
+			    head, sizeof head, "%s ", win_trust_mark(v->trust));
+		x = r->x + win_put(y, r->x, head, strlen(head), r->w);
+		used =
+		    win_put(y, x, v->name, strlen(v->name), r->w - (x - r->x));
+		x += used;
+		if (v->state == AGENT_CONN_REQUESTED)
+			snprintf(head, sizeof head, " (request)");
+		else if (v->state != AGENT_CONN_READY)
+			snprintf(head, sizeof head, " (waiting)");
+		else if (v->unread > 0)
+			snprintf(head, sizeof head, " (%llu)",
+			    (unsigned long long)v->unread);
+		else
+			head[0] = '\0';
+		attron(A_BOLD);
+		x += win_put(y, x, head, strlen(head), r->w - (x - r->x));
+		attroff(A_BOLD);
+		if (v->preview != NULL && r->w - (x - r->x) > 4) {
+			attron(A_DIM);
+			x += win_put(y, x, " ", 1, 1);
+			win_put(y, x, v->preview, strcspn(v->preview, "\n"),
+			    r->w - (x - r->x));
+			attroff(A_DIM);
+		}
+		if (i == c->sel)
+			attroff(A_REVERSE);
+	}
+	if (c->nconvs == 0 && r->h > 2) {
+		attron(A_DIM);
+		win_put(r->y, r->x, "no contacts yet", 15, r->w);
+		win_put(r->y + 1, r->x, "F2 /invite", 10, r->w);
+		win_put(r->y + 2, r->x, "/connect LINK", 13, r->w);
+		attroff(A_DIM);
+	}
+	for (y = c->lay.sep.y;
+	     c->lay.sep.w > 0 && y < c->lay.sep.y + c->lay.sep.h; y++)
+		mvaddch(y, c->lay.sep.x, ACS_VLINE);
+}
+
+/* The text of one chat item (caller frees). */
+static char *
+win_msg_text(struct client *c, const struct client_msg *cm)
+{
+	const struct client_conv *cv = client_current(c);
+	const struct store_msg *m = &cm->m;
+	char when[8], *s;
+	time_t t = (time_t)(m->ts_ms / 1000);
+	struct tm tm;
+	const char *mark = "";
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%H:%M", &tm);
+	if (m->dir == 0) {
+		xasprintf(&s, "%s %.*s", when, (int)m->text_len, m->text);
+		return s;
+	}
+	if (m->dir == STORE_DIR_OUT)
+		mark = m->status == STORE_STATUS_DELIVERED ? " ✓✓"
+		    : m->status == STORE_STATUS_SENT       ? " ✓"
+		                                           : " …";
+	xasprintf(&s, "%s %s: %.*s%s", when,
+	    m->dir == STORE_DIR_OUT ? "me" : (cv ? cv->name : "?"),
+	    (int)m->text_len, m->deleted ? "(deleted)" : m->text, mark);
+	return s;
+}
+
+/* Whether item i starts a new day (and gets a separator row). */
+static int
+win_new_day(const struct client *c, size_t i)
+{
+	time_t a, b;
+	struct tm ta, tb;
+
+	if (i == 0)
+		return c->all_loaded;
+	a = (time_t)(c->msgs[i - 1].m.ts_ms / 1000);
+	b = (time_t)(c->msgs[i].m.ts_ms / 1000);
+	localtime_r(&a, &ta);
+	localtime_r(&b, &tb);
+	return ta.tm_yday != tb.tm_yday || ta.tm_year != tb.tm_year;
+}
+
+/* Rows item i takes at width w (cached). */
+static int
+win_msg_rows(struct client *c, size_t i, int w)
+{
+	struct client_msg *cm = &c->msgs[i];
+	struct utf8_line *lines = NULL;
+	char *s;
+
+	if (cm->rows_w != w) {
+		s = win_msg_text(c, cm);
+		cm->rows = (int)utf8_wrap(s, strlen(s), w, &lines);
+		cm->rows_w = w;
+		free(lines);
+		free(s);
+	}
+	return cm->rows + win_new_day(c, i);
+}
+
+/* Draw item i's rows from screen row y, skipping its first skip rows. */
+static void
+win_msg_draw(struct client *c, size_t i, int y, int skip, int ymax)
+{
+	const struct layout_rect *r = &c->lay.chat;
+	const struct store_msg *m = &c->msgs[i].m;
+	struct utf8_line *lines = NULL;
+	char *s, day[64];
+	time_t t = (time_t)(m->ts_ms / 1000);
+	struct tm tm;
+	size_t n, k;
+	int row = 0;
+
+	if (win_new_day(c, i)) {
+		if (row++ >= skip && y < ymax) {
+			localtime_r(&t, &tm);
+			strftime(day, sizeof day, "── %a %d %b %Y ──", &tm);
+			attron(A_DIM);
+			win_put(y++, r->x + (r->w > 22 ? (r->w - 22) / 2 : 0),
+			    day, strlen(day), r->w);
+			attroff(A_DIM);
+		}
+	}
+	s = win_msg_text(c, &c->msgs[i]);
+	n = utf8_wrap(s, strlen(s), r->w, &lines);
+	attron(win_attr(c,
+	    m->dir == 0                   ? WC_NOTE
+	        : m->dir == STORE_DIR_OUT ? WC_OWN
+	                                  : WC_THEIRS));
+	for (k = 0; k < n && y < ymax; k++, row++) {
+		if (row < skip)
+			continue;
+		win_put(y++, r->x, s + lines[k].off, lines[k].len, r->w);
+	}
+	attroff(win_attr(c,
+	    m->dir == 0                   ? WC_NOTE
+	        : m->dir == STORE_DIR_OUT ? WC_OWN
+	                                  : WC_THEIRS));
+	free(lines);
+	free(s);
+}
+
+/* The chat pane, filled from the bottom. */
+static void
+win_chat(struct client *c)
+{
+	const struct layout_rect *r = &c->lay.chat;
+	size_t i, first;
+	int total = 0, want, rows, skip, y;
+
+	if (r->w <= 0 || r->h <= 0)
+		return;
+	for (;;) {
+		want = r->h + c->scroll;
+		total = 0;
+		for (i = c->nmsgs; i > 0 && total < want; i--)
+			total += win_msg_rows(c, i - 1, r->w);
+		if (total >= want || c->all_loaded ||
+		    !client_chat_load_older(c))
+			break;
+	}
+	if (c->scroll > total - r->h)
+		c->scroll = total > r->h ? total - r->h : 0;
+	/* Find the first item on screen and how many of its rows hide. */
+	want = r->h + c->scroll;
+	total = 0;
+	first = c->nmsgs;
+	while (first > 0 && total < want)
+		total += win_msg_rows(c, --first, r->w);
+	skip = total > want ? total - want : 0;
+	y = r->y + (total < r->h ? r->h - total : 0);
+	for (i = first; i < c->nmsgs && y < r->y + r->h; i++) {
+		rows = win_msg_rows(c, i, r->w);
+		win_msg_draw(c, i, y, skip, r->y + r->h);
+		y += rows - skip;
+		skip = 0;
+	}
+	if (c->nmsgs == 0 && client_current(c) != NULL) {
+		attron(A_DIM);
+		win_put(r->y + r->h - 1, r->x,
+		    client_current(c)->state == AGENT_CONN_REQUESTED
+		        ? "wants to connect (claims this name): /accept or "
+		          "/reject"
+		        : "no messages yet",
+		    client_current(c)->state == AGENT_CONN_REQUESTED ? 51 : 15,
+		    r->w);
+		attroff(A_DIM);
+	}
+}
+
+/* The status bar. */
+static void
+win_status(struct client *c)
+{
+	const struct layout_rect *r = &c->lay.status;
+	const struct client_conv *cv = client_current(c);
+	char *s;
+	int x;
+
+	attron(win_attr(c, WC_BAR));
+	win_fill(r->y, r->x, r->w);
+	xasprintf(&s, " %s%s%s · relay %s%s · F1 help ", c->app->profile_name,
+	    cv ? " → " : "", cv ? cv->name : "",
+	    c->relay_err        ? "unreachable"
+	        : c->app->agent ? (c->app->relay ? "embedded" : "ok")
+	                        : "off",
+	    c->other_unread ? " · unread in other profiles" : "");
+	x = win_put(r->y, r->x, s, strlen(s), r->w);
+	free(s);
+	if (c->note != NULL && r->w - x > 4) {
+		attron(A_BOLD);
+		win_put(r->y, r->x + x, c->note, strlen(c->note), r->w - x);
+		attroff(A_BOLD);
+	}
+	attroff(win_attr(c, WC_BAR));
+}
+
+/* The input line; leaves the cursor in it. */
+static void
+win_input(struct client *c)
+{
+	const struct layout_rect *r = &c->lay.input;
+	struct input_view v;
+	const char *text;
+	size_t len;
+	int i;
+
+	text = input_line_text(c->il, &len);
+	input_line_view(c->il, r->w, r->h, &v);
+	for (i = 0; i < v.nrows && i < r->h; i++)
+		win_put(
+		    r->y + i, r->x, text + v.rows[i].off, v.rows[i].len, r->w);
+	move(r->y + v.cursor_row, r->x + v.cursor_col);
+}
+
+/* The overlay: text, a QR code, or a question, over the chat area. */
+static void
+win_overlay(struct client *c)
+{
+	struct layout_rect r = c->lay.chat;
+	struct utf8_line *lines = NULL;
+	const char *t = c->ov_text ? c->ov_text : "";
+	char *row;
+	size_t n, k, start;
+	int y, i, qy = 0;
+
+	if (c->overlay == OVERLAY_INVITE) {
+		/* The whole area above the status bar: the code needs it. */
+		r.x = 0;
+		r.w = c->cols;
+		r.h = c->lay.status.y;
+		r.y = 0;
+	}
+	for (y = r.y; y < r.y + r.h; y++)
+		win_fill(y, r.x, r.w);
+	y = r.y;
+	attron(A_BOLD);
+	win_put(y++, r.x, c->ov_title ? c->ov_title : "",
+	    strlen(c->ov_title ? c->ov_title : ""), r.w);
+	attroff(A_BOLD);
+	if (c->ov_qr != NULL && qr_fits(c->ov_qr, r.w, r.h)) {
+		qy = y;
+		for (i = 0; i < qr_rows(c->ov_qr) && y < r.y + r.h; i++) {
+			row = qr_render_line(c->ov_qr, i, QR_STYLE_LIGHT_FG);
+			mvaddstr(y++, r.x + (r.w - qr_cols(c->ov_qr)) / 2, row);
+			free(row);
+		}
+	}
+	(void)qy;
+	n = utf8_wrap(t, strlen(t), r.w, &lines);
+	start = (size_t)c->ov_scroll < n ? (size_t)c->ov_scroll : 0;
+	c->ov_scroll = (int)start;
+	for (k = start; k < n && y < r.y + r.h; k++)
+		win_put(y++, r.x, t + lines[k].off, lines[k].len, r.w);
+	free(lines);
+}
+
+/* Draw everything; the one refresh of the pass. */
+void
+win_draw(struct client *c)
+{
+	static const char small[] = "terminal too small";
+
+	c->cols = COLS;
+	c->rows = LINES;
+	layout_compute(
+	    c->cols, c->rows, c->show_list, input_line_rows(c->il), &c->lay);
+	erase();
+	if (c->lay.too_small) {
+		curs_set(0);
+		win_put(c->rows / 2, 0, small, sizeof small - 1, c->cols);
+		wnoutrefresh(stdscr);
+		doupdate();
+		return;
+	}
+	if (c->overlay != OVERLAY_INVITE)
+		win_list(c);
+	if (c->overlay == OVERLAY_NONE)
+		win_chat(c);
+	else
+		win_overlay(c);
+	win_status(c);
+	win_input(c);
+	curs_set(1);
+	wnoutrefresh(stdscr);
+	doupdate();
+}
