@@ -21,14 +21,21 @@
 
 #include <sodium.h>
 
+#include "key.h"
+#include "vfs.h"
+
 #define DB_NAME "noid.db"
 #define LOCK_NAME "lock"
+#define KEY_NAME "key"
 
 /* Map an SQLite result code to a noid error. */
 int
 db_err(struct store *st, int rc)
 {
 	(void)st;
+	/* The encrypting VFS reports a page that fails to open this way. */
+	if (rc == SQLITE_IOERR_DATA)
+		return NOID_ERR_CORRUPT;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -209,7 +216,11 @@ db_col_blobdup(sqlite3_stmt *s, int i, size_t *len)
 	return xmemdup(p == NULL ? "" : p, n > 0 ? (size_t)n : 1);
 }
 
-/* Open the database file, through the encrypting VFS when named. */
+/*
+ * Open the database file, through the encrypting VFS when named (a page
+ * 1 that does not decrypt is damage: the key file already proved the
+ * password).
+ */
 int
 db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 {
@@ -217,9 +228,13 @@ db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
+	if (vfs_name != NULL) {
+		rc = vfs_enc_open(path, vfs_name, create, out);
+		return rc == NOID_ERR_CRYPTO ? NOID_ERR_CORRUPT : rc;
+	}
 	if (create)
 		oflags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, out, oflags, vfs_name);
+	rc = sqlite3_open_v2(path, out, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(*out);
 		*out = NULL;
@@ -320,6 +335,37 @@ password_check(const char *password, int creating)
 	return 0;
 }
 
+/*
+ * Unlock (or on creation make) the key file and register this store's
+ * encrypting VFS under a name of its own.
+ */
+static int
+store_unlock(struct store *st, const char *password, int creating)
+{
+	static unsigned long serial;
+	char *path = path_join(st->dir, KEY_NAME);
+	uint8_t *key = NULL;
+	struct stat sb;
+	int rc;
+
+	if (creating && stat(path, &sb) != 0)
+		rc = key_create(
+		    path, password, st->flags & STORE_FAST_KDF, &key);
+	else
+		rc = key_unlock(path, password, &key);
+	free(path);
+	if (rc != 0)
+		return rc;
+	xasprintf(&st->vfs_name, "noid-enc-%ld-%lu", (long)getpid(), ++serial);
+	rc = vfs_enc_register(st->vfs_name, key);
+	secret_free(key);
+	if (rc != 0) {
+		free(st->vfs_name);
+		st->vfs_name = NULL;
+	}
+	return rc;
+}
+
 /* Open the database and bring its schema up to date. */
 static int
 store_open_db(struct store *st, int creating)
@@ -375,6 +421,9 @@ store_open(const char *dir, const char *password, int flags, struct store **out)
 	st->dir = xstrdup(dir);
 	if ((rc = lock_take(dir, &st->lockfd)) != 0)
 		goto out;
+	if (!(flags & STORE_PLAIN) &&
+	    (rc = store_unlock(st, password, creating)) != 0)
+		goto out;
 	if ((rc = store_open_db(st, creating)) != 0)
 		goto out;
 	*out = st;
@@ -396,13 +445,50 @@ store_close(struct store *st)
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	if (st->db != NULL)
-		sqlite3_close(st->db);
+		sqlite3_close_v2(st->db);
+	if (st->vfs_name != NULL)
+		vfs_enc_unregister(st->vfs_name);
 	secret_free(st->key.sk);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	free(st->vfs_name);
 	free(st->dir);
 	free(st);
+}
+
+int
+store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+{
+	char *path;
+	int rc;
+
+	if (st->vfs_name == NULL)
+		return NOID_ERR_STATE;
+	if ((rc = password_check(new_pw, 1)) != 0)
+		return rc;
+	path = path_join(st->dir, KEY_NAME);
+	rc = key_change_password(path, old_pw, new_pw);
+	free(path);
+	return rc;
+}
+
+int
+store_has_password(const char *dir, int *yes)
+{
+	char *path = path_join(dir, KEY_NAME);
+	int rc = key_has_password(path, yes);
+
+	free(path);
+	return rc;
+}
+
+int
+store_corruption(struct store *st, uint32_t *pgno)
+{
+	*pgno = 0;
+	if (st->vfs_name == NULL)
+		return 0;
+	return vfs_enc_last_error(st->vfs_name, pgno);
 }
 
 int

@@ -237,7 +237,7 @@ store_test_create_at(const char *dir, int version)
 	char *path;
 	int rc;
 
-	if (version < 1 || version > NSTEPS)
+	if (version < 1 || version > NSTEPS + 1)
 		return NOID_ERR_INVAL;
 	if (dir_make_private(dir) != 0)
 		return NOID_ERR_IO;
@@ -246,12 +246,15 @@ store_test_create_at(const char *dir, int version)
 	free(path);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	rc = db_err(NULL, rc);
+	rc = db_err(NULL,
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL));
 	if (rc == 0)
-		rc = schema_migrate(db, version);
+		rc = schema_migrate(db, version > NSTEPS ? NSTEPS : version);
 	if (rc == 0)
 		rc = schema_fixture(db, version);
+	/* One past the latest: a database from a newer noid. */
+	if (rc == 0 && version > NSTEPS)
+		rc = schema_step(db, "CREATE TABLE future(x)", version);
 	sqlite3_close(db);
 	return rc;
 }
