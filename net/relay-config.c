@@ -129,8 +129,8 @@ set_str(char **slot, const char *value)
 
 /* Apply one "key = value" setting. */
 int
-relay_config_set(struct relay_config *cfg, const char *key,
-    const char *value, const char **why)
+relay_config_set(struct relay_config *cfg, const char *key, const char *value,
+    const char **why)
 {
 	uint64_t v;
 
@@ -211,8 +211,8 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-	    e[-1] == '\r'))
+	while (e > s &&
+	    (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
 		*--e = '\0';
 	return s;
 }
@@ -250,8 +250,8 @@ relay_config_load(struct relay_config *cfg, const char *path, bool optional,
 			goto out;
 		}
 		*eq = '\0';
-		if ((rc = relay_config_set(cfg, trim(s), trim(eq + 1),
-		    why)) != 0)
+		if ((rc = relay_config_set(cfg, trim(s), trim(eq + 1), why)) !=
+		    0)
 			goto out;
 	}
 	if (ferror(f)) {
@@ -270,8 +270,8 @@ relay_config_write_default(const char *path)
 {
 	if (access(path, F_OK) == 0)
 		return 0;
-	return file_write_atomic(path, default_config,
-	    sizeof default_config - 1, 0600);
+	return file_write_atomic(
+	    path, default_config, sizeof default_config - 1, 0600);
 }
 
 /* Default data dir: /var/lib/noid-relay as root, else XDG. */

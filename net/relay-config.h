@@ -20,21 +20,21 @@
 #define RELAY_ACCESS_KEY_MAX 64
 
 struct relay_config {
-	char *data_dir;		/* key, config, journal */
-	char *config_file;	/* NULL: <data_dir>/noid-relay.conf */
+	char *data_dir; /* key, config, journal */
+	char *config_file; /* NULL: <data_dir>/noid-relay.conf */
 	char *listen[RELAY_LISTEN_MAX];
 	size_t nlisten;
-	char *public_host;	/* host printed in the address; NULL: guess */
-	char *access_key;	/* NULL: anyone may create queues */
+	char *public_host; /* host printed in the address; NULL: guess */
+	char *access_key; /* NULL: anyone may create queues */
 	unsigned max_conns;
 	uint64_t ttl_s;
 	unsigned quota;
 	unsigned handshake_timeout_s;
 	unsigned idle_timeout_s;
-	size_t out_limit;	/* bytes of pending output before a drop */
-	bool fsync;		/* fdatasync before OK (durable mode) */
+	size_t out_limit; /* bytes of pending output before a drop */
+	bool fsync; /* fdatasync before OK (durable mode) */
 	bool qr;
-	bool stats;		/* print the counters on exit too */
+	bool stats; /* print the counters on exit too */
 };
 
 /* Fill cfg with the built-in defaults (data_dir left NULL). */
@@ -54,8 +54,8 @@ int relay_config_set(struct relay_config *cfg, const char *key,
  * Read a config file.  A missing file is not an error when optional.
  * On a bad line *line gets its number and *why the reason.
  */
-int relay_config_load(struct relay_config *cfg, const char *path,
-    bool optional, unsigned *line, const char **why);
+int relay_config_load(struct relay_config *cfg, const char *path, bool optional,
+    unsigned *line, const char **why);
 
 /* Write the commented default config file (mode 0600) if it is absent. */
 int relay_config_write_default(const char *path);

@@ -27,18 +27,11 @@
 #define J_RECORD_MAX (64 + RELAY_ID_LEN * 2 + 65535)
 #define J_READ_CHUNK (1024 * 1024)
 
-enum {
-	R_QUEUE = 1,
-	R_KEY = 2,
-	R_OFF = 3,
-	R_DEL = 4,
-	R_MSG = 5,
-	R_ACK = 6
-};
+enum { R_QUEUE = 1, R_KEY = 2, R_OFF = 3, R_DEL = 4, R_MSG = 5, R_ACK = 6 };
 
 /* Payload sizes, also used to estimate the live data. */
-#define R_QUEUE_LEN (1 + 2 * RELAY_ID_LEN + 2 * RELAY_HASH_LEN + \
-    RELAY_KEY_LEN + 1)
+#define R_QUEUE_LEN                                                            \
+	(1 + 2 * RELAY_ID_LEN + 2 * RELAY_HASH_LEN + RELAY_KEY_LEN + 1)
 #define R_MSG_FIXED (1 + 2 * RELAY_ID_LEN + 8 + 1 + 2)
 
 struct relay_journal {
@@ -80,7 +73,7 @@ mix(uint64_t h, uint64_t w)
 static uint64_t
 journal_sum(const uint8_t *p, size_t len)
 {
-	uint64_t h[4] = { K2, K2 ^ 1, K2 ^ 2, K2 ^ 3 }, r = len * K2, t = 0;
+	uint64_t h[4] = {K2, K2 ^ 1, K2 ^ 2, K2 ^ 3}, r = len * K2, t = 0;
 	size_t i;
 
 	for (; len >= 32; p += 32, len -= 32)
@@ -192,8 +185,8 @@ relay_journal_msg_add(struct relay_journal *j, const struct relay_queue *q,
 }
 
 void
-relay_journal_msg_del(struct relay_journal *j, const struct relay_queue *q,
-    const uint8_t *msg_id)
+relay_journal_msg_del(
+    struct relay_journal *j, const struct relay_queue *q, const uint8_t *msg_id)
 {
 	size_t off = rec_begin(&j->pending, R_ACK);
 
@@ -279,8 +272,9 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		if (q != NULL)
 			return NOID_ERR_CORRUPT;
 		return relay_queue_insert(qs, rid, sid, rh, key, flags,
-		    (flags & RELAY_Q_SECURED) ? sh : NULL, NULL) == 0 ?
-		    0 : NOID_ERR_CORRUPT;
+		           (flags & RELAY_Q_SECURED) ? sh : NULL, NULL) == 0
+		    ? 0
+		    : NOID_ERR_CORRUPT;
 	case R_KEY:
 		reader_ref(&r, &sh, RELAY_HASH_LEN);
 		if (reader_done(&r) != 0)
@@ -305,8 +299,8 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		if (reader_done(&r) != 0)
 			return NOID_ERR_CORRUPT;
 		if (q != NULL && ts + ttl_ms > now_ms)
-			relay_queue_msg_add(qs, q, id, ts, flags, body, blen,
-			    NULL);
+			relay_queue_msg_add(
+			    qs, q, id, ts, flags, body, blen, NULL);
 		return 0;
 	case R_ACK:
 		reader_ref(&r, &id, RELAY_ID_LEN);
@@ -416,9 +410,9 @@ relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
 	if (st.st_size < J_MAGIC_LEN) {
 		/* New (or never got past its first write). */
 		if (ftruncate(j->fd, 0) != 0 ||
-		    write_all(j->fd, (const uint8_t *)J_MAGIC,
-		    J_MAGIC_LEN) != 0 || fdatasync(j->fd) != 0 ||
-		    fsync_dir_of(j->path) != 0) {
+		    write_all(j->fd, (const uint8_t *)J_MAGIC, J_MAGIC_LEN) !=
+		        0 ||
+		    fdatasync(j->fd) != 0 || fsync_dir_of(j->path) != 0) {
 			rc = NOID_ERR_IO;
 			goto out;
 		}
@@ -527,8 +521,8 @@ relay_journal_compact(struct relay_journal *j, struct relay_queues *qs)
 		return rc;
 	memset(&s, 0, sizeof s);
 	buf_init(&s.b);
-	s.fd = open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	s.fd =
+	    open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (s.fd < 0) {
 		rc = NOID_ERR_IO;
 		goto out;

@@ -43,18 +43,18 @@ int relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
 int relay_journal_close(struct relay_journal *j);
 
 /* Buffer one record for the next commit. */
-void relay_journal_queue_new(struct relay_journal *j,
-    const struct relay_queue *q);
-void relay_journal_queue_key(struct relay_journal *j,
-    const struct relay_queue *q);
-void relay_journal_queue_off(struct relay_journal *j,
-    const struct relay_queue *q);
-void relay_journal_queue_del(struct relay_journal *j,
-    const struct relay_queue *q);
-void relay_journal_msg_add(struct relay_journal *j,
-    const struct relay_queue *q, const struct relay_msg *m);
-void relay_journal_msg_del(struct relay_journal *j,
-    const struct relay_queue *q, const uint8_t *msg_id);
+void relay_journal_queue_new(
+    struct relay_journal *j, const struct relay_queue *q);
+void relay_journal_queue_key(
+    struct relay_journal *j, const struct relay_queue *q);
+void relay_journal_queue_off(
+    struct relay_journal *j, const struct relay_queue *q);
+void relay_journal_queue_del(
+    struct relay_journal *j, const struct relay_queue *q);
+void relay_journal_msg_add(struct relay_journal *j, const struct relay_queue *q,
+    const struct relay_msg *m);
+void relay_journal_msg_del(struct relay_journal *j, const struct relay_queue *q,
+    const uint8_t *msg_id);
 
 /* True when records wait for a commit. */
 bool relay_journal_pending(const struct relay_journal *j);
@@ -66,8 +66,8 @@ int relay_journal_commit(struct relay_journal *j);
  * Rewrite the journal as a snapshot of qs if it has grown past twice
  * the live data (and past compact_min).  Commits first.
  */
-int relay_journal_maybe_compact(struct relay_journal *j,
-    struct relay_queues *qs);
+int relay_journal_maybe_compact(
+    struct relay_journal *j, struct relay_queues *qs);
 
 /* Rewrite the journal as a snapshot of qs now. */
 int relay_journal_compact(struct relay_journal *j, struct relay_queues *qs);

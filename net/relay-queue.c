@@ -182,8 +182,8 @@ link_queue(struct relay_queues *qs, struct relay_queue *q)
 
 /* Create a queue with fresh random ids. */
 struct relay_queue *
-relay_queue_create(struct relay_queues *qs, const uint8_t *rcpt_hash,
-    const uint8_t *box_key)
+relay_queue_create(
+    struct relay_queues *qs, const uint8_t *rcpt_hash, const uint8_t *box_key)
 {
 	struct relay_queue *q = xcalloc(1, sizeof *q);
 
@@ -354,11 +354,11 @@ relay_queue_msg_head(struct relay_queues *qs, struct relay_queue *q,
 
 /* Delete the head message if its id matches. */
 int
-relay_queue_msg_ack(struct relay_queues *qs, struct relay_queue *q,
-    const uint8_t *id)
+relay_queue_msg_ack(
+    struct relay_queues *qs, struct relay_queue *q, const uint8_t *id)
 {
-	if (q->head == NULL || sodium_memcmp(q->head->id, id,
-	    RELAY_ID_LEN) != 0)
+	if (q->head == NULL ||
+	    sodium_memcmp(q->head->id, id, RELAY_ID_LEN) != 0)
 		return NOID_ERR_NOENT;
 	drop_head(qs, q);
 	return 0;
@@ -366,8 +366,8 @@ relay_queue_msg_ack(struct relay_queues *qs, struct relay_queue *q,
 
 /* Delete the message with this id wherever it is. */
 int
-relay_queue_msg_del(struct relay_queues *qs, struct relay_queue *q,
-    const uint8_t *id)
+relay_queue_msg_del(
+    struct relay_queues *qs, struct relay_queue *q, const uint8_t *id)
 {
 	struct relay_msg **pp, *m, *prev = NULL;
 
@@ -408,8 +408,8 @@ relay_queue_foreach(struct relay_queues *qs,
 
 /* Drop every expired message of every queue. */
 size_t
-relay_queue_expire_all(struct relay_queues *qs, uint64_t now_ms,
-    relay_expire_cb cb, void *ctx)
+relay_queue_expire_all(
+    struct relay_queues *qs, uint64_t now_ms, relay_expire_cb cb, void *ctx)
 {
 	struct relay_queue *q;
 	size_t i, before = qs->nmsg;

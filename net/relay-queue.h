@@ -46,9 +46,9 @@ struct relay_queue {
 	uint8_t sid[RELAY_ID_LEN];
 	uint8_t rcpt_hash[RELAY_HASH_LEN];
 	uint8_t sndr_hash[RELAY_HASH_LEN]; /* valid when SECURED */
-	uint8_t box_key[RELAY_KEY_LEN];	   /* relay->recipient layer */
+	uint8_t box_key[RELAY_KEY_LEN]; /* relay->recipient layer */
 	uint8_t flags;
-	bool delivered;			   /* head pushed, ack awaited */
+	bool delivered; /* head pushed, ack awaited */
 	uint32_t nmsg;
 	struct relay_msg *head, *tail;
 
@@ -62,8 +62,8 @@ struct relay_queue {
 struct relay_queues;
 
 /* Called for each message dropped by expiry, before it is freed. */
-typedef void (*relay_expire_cb)(void *ctx, struct relay_queue *q,
-    const struct relay_msg *m);
+typedef void (*relay_expire_cb)(
+    void *ctx, struct relay_queue *q, const struct relay_msg *m);
 
 /* A new empty set; quota = messages per queue, ttl_ms = message life. */
 struct relay_queues *relay_queue_set_new(unsigned quota, uint64_t ttl_ms);
@@ -79,14 +79,14 @@ unsigned relay_queue_quota(const struct relay_queues *qs);
 uint64_t relay_queue_ttl_ms(const struct relay_queues *qs);
 
 /* Look a queue up by recipient or sender id; NULL when absent. */
-struct relay_queue *relay_queue_find_rid(struct relay_queues *qs,
-    const uint8_t *rid);
-struct relay_queue *relay_queue_find_sid(struct relay_queues *qs,
-    const uint8_t *sid);
+struct relay_queue *relay_queue_find_rid(
+    struct relay_queues *qs, const uint8_t *rid);
+struct relay_queue *relay_queue_find_sid(
+    struct relay_queues *qs, const uint8_t *sid);
 
 /* Create a queue with fresh random ids. */
-struct relay_queue *relay_queue_create(struct relay_queues *qs,
-    const uint8_t *rcpt_hash, const uint8_t *box_key);
+struct relay_queue *relay_queue_create(
+    struct relay_queues *qs, const uint8_t *rcpt_hash, const uint8_t *box_key);
 
 /*
  * Insert a queue with known ids (journal replay).  sndr_hash may be
@@ -109,8 +109,8 @@ void relay_queue_suspend(struct relay_queue *q);
 void relay_queue_delete(struct relay_queues *qs, struct relay_queue *q);
 
 /* True when the queue holds its quota of messages. */
-bool relay_queue_full(const struct relay_queues *qs,
-    const struct relay_queue *q);
+bool relay_queue_full(
+    const struct relay_queues *qs, const struct relay_queue *q);
 
 /*
  * Append a message (no quota check: replay must restore everything the
@@ -129,19 +129,19 @@ struct relay_msg *relay_queue_msg_head(struct relay_queues *qs,
     struct relay_queue *q, uint64_t now_ms, relay_expire_cb cb, void *ctx);
 
 /* Delete the head message if its id matches; NOID_ERR_NOENT otherwise. */
-int relay_queue_msg_ack(struct relay_queues *qs, struct relay_queue *q,
-    const uint8_t *id);
+int relay_queue_msg_ack(
+    struct relay_queues *qs, struct relay_queue *q, const uint8_t *id);
 
 /* Delete the message with this id wherever it is (journal replay). */
-int relay_queue_msg_del(struct relay_queues *qs, struct relay_queue *q,
-    const uint8_t *id);
+int relay_queue_msg_del(
+    struct relay_queues *qs, struct relay_queue *q, const uint8_t *id);
 
 /* Call fn for every queue (safe against deleting the current one). */
 void relay_queue_foreach(struct relay_queues *qs,
     void (*fn)(void *ctx, struct relay_queue *q), void *ctx);
 
 /* Drop every expired message of every queue; returns how many. */
-size_t relay_queue_expire_all(struct relay_queues *qs, uint64_t now_ms,
-    relay_expire_cb cb, void *ctx);
+size_t relay_queue_expire_all(
+    struct relay_queues *qs, uint64_t now_ms, relay_expire_cb cb, void *ctx);
 
 #endif

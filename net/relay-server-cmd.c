@@ -14,8 +14,8 @@
 
 /* Reply with an ERR code echoing tx's corr_id and entity. */
 static void
-reply_err(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *cmd, uint8_t code)
+reply_err(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
+    uint8_t code)
 {
 	struct proto_tx tx;
 
@@ -32,8 +32,8 @@ reply_err(struct relay_server *s, struct rs_conn *c,
 
 /* Reply with a bare tag (OK, PONG) echoing corr_id and entity. */
 static void
-reply_tag(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *cmd, uint8_t tag)
+reply_tag(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
+    uint8_t tag)
 {
 	struct proto_tx tx;
 
@@ -106,8 +106,8 @@ auth_key(struct rs_conn *c, const uint8_t *auth_pub, uint8_t k[32])
  * so check against a dummy and fail).  Same work either way.
  */
 static bool
-authorized(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *tx, const uint8_t *want_hash)
+authorized(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx,
+    const uint8_t *want_hash)
 {
 	uint8_t k[32], h[32];
 	int bad = 0;
@@ -117,8 +117,8 @@ authorized(struct relay_server *s, struct rs_conn *c,
 	if (auth_key(c, tx->auth_pub, k) != 0)
 		bad = 1;
 	proto_key_hash(h, tx->auth_pub);
-	bad |= ct_memcmp(h, want_hash != NULL ? want_hash : s->dummy_hash,
-	    32) != 0;
+	bad |= ct_memcmp(
+	           h, want_hash != NULL ? want_hash : s->dummy_hash, 32) != 0;
 	bad |= proto_auth_verify(tx, k, transport_session_id(c->t)) != 0;
 	bad |= want_hash == NULL;
 	sodium_memzero(k, sizeof k);
@@ -139,8 +139,8 @@ rs_cmd_expired(void *ctx, struct relay_queue *q, const struct relay_msg *m)
 static struct relay_msg *
 head(struct relay_server *s, struct relay_queue *q)
 {
-	return relay_queue_msg_head(s->qs, q, clock_wall_ms(), rs_cmd_expired,
-	    s);
+	return relay_queue_msg_head(
+	    s->qs, q, clock_wall_ms(), rs_cmd_expired, s);
 }
 
 /* Queue a MSG for m of q on c with corr_id. */
@@ -158,7 +158,7 @@ send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
 	tx.tag = PROTO_MSG;
 	memcpy(tx.u.msg.msg_id, m->id, NOID_ID_LEN);
 	if (proto_msg_seal(s->scratch, sizeof s->scratch, &enc_len, m->id,
-	    q->box_key, m->ts_ms, m->flags, m->body, m->len) != 0)
+	        q->box_key, m->ts_ms, m->flags, m->body, m->len) != 0)
 		fatalx("relay: cannot seal a stored message");
 	tx.u.msg.enc = s->scratch;
 	tx.u.msg.enc_len = enc_len;
@@ -268,8 +268,8 @@ cmd_new(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		return;
 	}
 	if (want != NULL) {
-		crypto_generichash(a, sizeof a, (const uint8_t *)want,
-		    strlen(want), NULL, 0);
+		crypto_generichash(
+		    a, sizeof a, (const uint8_t *)want, strlen(want), NULL, 0);
 		crypto_generichash(b, sizeof b, tx->u.create.access_key,
 		    tx->u.create.access_key_len, NULL, 0);
 		if (sodium_memcmp(a, b, sizeof a) != 0) {
@@ -311,8 +311,8 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		ok = true;
 	else
 		ok = authorized(s, c, tx,
-		    q != NULL && (q->flags & RELAY_Q_SECURED) ? q->sndr_hash :
-		    NULL);
+		    q != NULL && (q->flags & RELAY_Q_SECURED) ? q->sndr_hash
+		                                              : NULL);
 	if (!ok || (q->flags & RELAY_Q_SUSPENDED)) {
 		reply_err(s, c, tx, PROTO_E_AUTH);
 		return;
@@ -324,7 +324,8 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		return;
 	}
 	if (relay_queue_msg_add(s->qs, q, NULL, clock_wall_ms(),
-	    tx->u.send.flags, tx->u.send.body, tx->u.send.body_len, &m) != 0) {
+	        tx->u.send.flags, tx->u.send.body, tx->u.send.body_len,
+	        &m) != 0) {
 		reply_err(s, c, tx, PROTO_E_LARGE);
 		return;
 	}
@@ -336,8 +337,8 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 
 /* Commands that name a queue by its recipient id. */
 static void
-cmd_recipient(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *tx)
+cmd_recipient(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 {
 	struct relay_queue *q = relay_queue_find_rid(s->qs, tx->entity);
 	struct relay_msg *m;

@@ -30,8 +30,8 @@ struct rs_link {
 
 enum rs_conn_state {
 	RS_HANDSHAKE, /* on the handshake timeline */
-	RS_OPEN,      /* on the idle timeline */
-	RS_CLOSING    /* flush what is queued, then close */
+	RS_OPEN, /* on the idle timeline */
+	RS_CLOSING /* flush what is queued, then close */
 };
 
 struct rs_conn {
@@ -39,16 +39,16 @@ struct rs_conn {
 	int fd;
 	uint32_t serial;
 	enum rs_conn_state state;
-	uint32_t events;	/* epoll interest now */
+	uint32_t events; /* epoll interest now */
 	uint64_t deadline_base; /* ms: accept time or last frame */
 	struct rs_link timeline;
-	struct rs_link dirty;	/* output added this pass */
-	struct rs_link ready;	/* input left unread this pass */
+	struct rs_link dirty; /* output added this pass */
+	struct rs_link ready; /* input left unread this pass */
 	bool refused;
-	bool paused;		/* not reading: too much output pending */
+	bool paused; /* not reading: too much output pending */
 
-	struct buf out;		/* u16 len | transmission, not yet in blocks */
-	struct rs_kcache *kc;	/* lazily allocated */
+	struct buf out; /* u16 len | transmission, not yet in blocks */
+	struct rs_kcache *kc; /* lazily allocated */
 	uint8_t nkc, kc_cap, kc_next;
 
 	struct relay_queue *subs; /* queues this connection subscribes */
@@ -71,7 +71,7 @@ struct relay_server {
 	uint32_t next_serial;
 	size_t nconns, nrefused;
 
-	struct rs_link hs_line;	 /* handshaking, oldest first */
+	struct rs_link hs_line; /* handshaking, oldest first */
 	struct rs_link idle_line; /* open, least recently active first */
 	struct rs_link dirty;
 	struct rs_link ready;
@@ -95,8 +95,8 @@ void rs_list_add_tail(struct rs_link *l, struct rs_link *n);
 void rs_list_del(struct rs_link *n);
 
 /* Queue a response transmission on c (flushed after the commit). */
-void rs_conn_send(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *tx);
+void rs_conn_send(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx);
 
 /* Mark c for closing once its output is written. */
 void rs_conn_close_later(struct relay_server *s, struct rs_conn *c);
@@ -106,15 +106,15 @@ struct rs_conn *rs_conn_from_token(struct relay_server *s, uint64_t token);
 uint64_t rs_conn_token(const struct rs_conn *c);
 
 /* Run every transmission of one received block. */
-void rs_cmd_block(struct relay_server *s, struct rs_conn *c,
-    const uint8_t *block);
+void rs_cmd_block(
+    struct relay_server *s, struct rs_conn *c, const uint8_t *block);
 
 /* Forget c's subscriptions (it is closing). */
 void rs_cmd_conn_gone(struct relay_server *s, struct rs_conn *c);
 
 /* Expiry callback for relay_queue_msg_head (journals the deletion). */
-void rs_cmd_expired(void *ctx, struct relay_queue *q,
-    const struct relay_msg *m);
+void rs_cmd_expired(
+    void *ctx, struct relay_queue *q, const struct relay_msg *m);
 
 /* Push the head message of q to its subscriber if one is waiting. */
 void rs_cmd_push(struct relay_server *s, struct relay_queue *q);

@@ -41,8 +41,8 @@
 /* fds of the running server's self-pipe, for the signal handler. */
 static int rs_sig_fd = -1;
 
-#define CONN_OF(l, field) \
-	((struct rs_conn *)((char *)(l) - offsetof(struct rs_conn, field)))
+#define CONN_OF(l, field)                                                      \
+	((struct rs_conn *)((char *)(l)-offsetof(struct rs_conn, field)))
 
 void
 rs_list_init(struct rs_link *l)
@@ -139,29 +139,31 @@ listen_one(const char *spec, int *out, char **why)
 	int fd = -1, one = 1, rc = 0, gai;
 
 	if (split_hostport(spec, &host, &port) != 0) {
-		xasprintf(why, "bad listen address '%s' (want HOST:PORT, "
-		    "IPv6 as [ADDR]:PORT)", spec);
+		xasprintf(why,
+		    "bad listen address '%s' (want HOST:PORT, "
+		    "IPv6 as [ADDR]:PORT)",
+		    spec);
 		return NOID_ERR_INVAL;
 	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((gai = getaddrinfo(*host != '\0' ? host : NULL, port, &hints,
-	    &res)) != 0) {
+	if ((gai = getaddrinfo(
+	         *host != '\0' ? host : NULL, port, &hints, &res)) != 0) {
 		xasprintf(why, "cannot resolve listen address '%s': %s", spec,
 		    gai_strerror(gai));
 		rc = NOID_ERR_INVAL;
 		goto out;
 	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(
+	    res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (res->ai_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof one);
+		(void)setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
 	    listen(fd, SOMAXCONN) != 0)
 		goto fail;
@@ -187,7 +189,7 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
     const uint8_t *pub, struct relay_queues *qs, struct relay_journal *j,
     struct relay_server **out, char **why)
 {
-	static const char *defaults[] = { "0.0.0.0:5223", "[::]:5223" };
+	static const char *defaults[] = {"0.0.0.0:5223", "[::]:5223"};
 	struct relay_server *s = xcalloc(1, sizeof *s);
 	struct epoll_event ev;
 	size_t i, n = cfg->nlisten;
@@ -210,8 +212,8 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    pipe2(s->sigpipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-		xasprintf(why, "cannot create the event loop: %s",
-		    strerror(errno));
+		xasprintf(
+		    why, "cannot create the event loop: %s", strerror(errno));
 		rc = NOID_ERR_IO;
 		goto out;
 	}
@@ -222,7 +224,7 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 
 	for (i = 0; i < (n > 0 ? n : 2); i++) {
 		const char *spec = n > 0 ? cfg->listen[i] : defaults[i];
-		int fd;
+		int fd = -1;
 
 		rc = listen_one(spec, &fd, why);
 		if (rc != 0 && n == 0 && i == 1 && s->nlisten > 0) {
@@ -266,7 +268,7 @@ relay_server_listen_addr(const struct relay_server *s, size_t i, char *host,
 	if (i >= s->nlisten ||
 	    getsockname(s->lfd[i], (struct sockaddr *)&ss, &sl) != 0 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)hostlen,
-	    serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+	        serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return NOID_ERR_IO;
 	*port = (uint16_t)atoi(serv);
 	return 0;
@@ -397,8 +399,8 @@ conn_drop(struct relay_server *s, struct rs_conn *c)
 
 /* Queue a response transmission on c. */
 void
-rs_conn_send(struct relay_server *s, struct rs_conn *c,
-    const struct proto_tx *tx)
+rs_conn_send(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 {
 	size_t size = proto_tx_size(tx, 0), len;
 	uint8_t *p;
@@ -429,8 +431,8 @@ conn_flush(struct relay_server *s, struct rs_conn *c)
 		proto_block_init(&s->blk);
 		for (off = 0; off < c->out.len; off += 2 + l) {
 			l = be16_get(c->out.data + off);
-			if (proto_block_add(&s->blk, c->out.data + off + 2,
-			    l) != 0)
+			if (proto_block_add(
+			        &s->blk, c->out.data + off + 2, l) != 0)
 				break;
 		}
 		proto_block_finish(&s->blk);
@@ -479,8 +481,8 @@ on_accept(struct relay_server *s, int lfd)
 			s->st.conns_refused++;
 			continue;
 		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof one);
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		if ((size_t)fd >= s->byfd_len) {
 			nlen = s->byfd_len == 0 ? 1024 : s->byfd_len * 2;
 			while (nlen <= (size_t)fd)
@@ -590,10 +592,9 @@ relay_server_print_stats(struct relay_server *s)
 	    (unsigned long long)st.conns_now,
 	    (unsigned long long)st.conns_total,
 	    (unsigned long long)st.conns_refused,
-	    (unsigned long long)st.conns_dropped,
-	    (unsigned long long)st.queues, (unsigned long long)st.msgs_pending,
-	    (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
-	    (unsigned long long)st.msgs_acked,
+	    (unsigned long long)st.conns_dropped, (unsigned long long)st.queues,
+	    (unsigned long long)st.msgs_pending, (unsigned long long)st.msgs_in,
+	    (unsigned long long)st.msgs_out, (unsigned long long)st.msgs_acked,
 	    (unsigned long long)st.msgs_expired);
 }
 
@@ -673,10 +674,10 @@ reap(struct relay_server *s, uint64_t now)
 	for (l = s->closing.next; l != &s->closing; l = next) {
 		next = l->next;
 		c = CONN_OF(l, timeline);
-		if (c->deadline_base == 0 || (c->out.len == 0 &&
-		    !transport_wants_write(c->t)) ||
+		if (c->deadline_base == 0 ||
+		    (c->out.len == 0 && !transport_wants_write(c->t)) ||
 		    c->deadline_base + s->cfg->handshake_timeout_s * 1000ull <=
-		    now)
+		        now)
 			conn_free(s, c);
 	}
 }
@@ -688,8 +689,8 @@ sweep_queue(void *ctx, struct relay_queue *q)
 	struct relay_server *s = ctx;
 	bool had = q->delivered;
 
-	(void)relay_queue_msg_head(s->qs, q, clock_wall_ms(), rs_cmd_expired,
-	    s);
+	(void)relay_queue_msg_head(
+	    s->qs, q, clock_wall_ms(), rs_cmd_expired, s);
 	if (had && !q->delivered)
 		rs_cmd_push(s, q);
 }
@@ -716,7 +717,8 @@ commit_and_flush(struct relay_server *s)
 	if (relay_journal_pending(s->j)) {
 		if (relay_journal_commit(s->j) != 0 ||
 		    relay_journal_maybe_compact(s->j, s->qs) != 0) {
-			fprintf(stderr, "noid-relay: cannot write the journal: "
+			fprintf(stderr,
+			    "noid-relay: cannot write the journal: "
 			    "%s; stopping without answering\n",
 			    strerror(errno));
 			s->failed = true;
@@ -803,8 +805,8 @@ relay_server_run(struct relay_server *s)
 
 	while (!s->stop && !s->failed) {
 		n = epoll_wait(s->ep, evs, RS_EVENTS,
-		    rs_list_empty(&s->ready) ?
-		    next_timeout(s, clock_mono_ms()) : 0);
+		    rs_list_empty(&s->ready) ? next_timeout(s, clock_mono_ms())
+		                             : 0);
 		if (n < 0 && errno != EINTR)
 			break;
 		pass(s, evs, n < 0 ? 0 : n);

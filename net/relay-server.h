@@ -25,8 +25,8 @@ struct relay_server;
 struct relay_server_stats {
 	uint64_t conns_now;
 	uint64_t conns_total;
-	uint64_t conns_refused;	 /* told "server full" or dropped */
-	uint64_t conns_dropped;	 /* slow readers, timeouts, bad frames */
+	uint64_t conns_refused; /* told "server full" or dropped */
+	uint64_t conns_dropped; /* slow readers, timeouts, bad frames */
 	uint64_t queues;
 	uint64_t msgs_pending;
 	uint64_t msgs_in;
@@ -46,8 +46,8 @@ int relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 
 /* Listener count and the i-th bound address ("127.0.0.1", port). */
 size_t relay_server_nlisten(const struct relay_server *s);
-int relay_server_listen_addr(const struct relay_server *s, size_t i,
-    char *host, size_t hostlen, uint16_t *port);
+int relay_server_listen_addr(const struct relay_server *s, size_t i, char *host,
+    size_t hostlen, uint16_t *port);
 
 /*
  * Run until SIGTERM or SIGINT (installs the handlers; SIGUSR1 prints the
@@ -57,8 +57,7 @@ int relay_server_listen_addr(const struct relay_server *s, size_t i,
 int relay_server_run(struct relay_server *s);
 
 /* Current counters. */
-void relay_server_stats(struct relay_server *s,
-    struct relay_server_stats *st);
+void relay_server_stats(struct relay_server *s, struct relay_server_stats *st);
 
 /* Print the counters as one line to stderr. */
 void relay_server_print_stats(struct relay_server *s);
