@@ -144,4 +144,87 @@ int agent_integrity_check(uint64_t last_seq,
     const uint8_t last_hash[AGENT_HASH_LEN], uint64_t seq,
     const uint8_t prev_hash[AGENT_HASH_LEN], uint64_t *from, uint64_t *to);
 
+/*
+ * agent-conn.c: one connection's end-to-end state, without I/O (the
+ * driver moves the bodies and runs the relay commands it is told).
+ * Every function that changes the state leaves it unchanged on error.
+ */
+enum agent_conn_role { AGENT_ROLE_INVITER = 1, AGENT_ROLE_JOINER = 2 };
+
+struct agent_conn;
+
+/* What one received body was (agent_conn_receive). */
+struct agent_recv {
+	int kind; /* enum agent_inner_kind */
+	int duplicate; /* a ratchet duplicate: ack and drop */
+	struct agent_request req; /* REQUEST */
+	struct agent_confirm conf; /* CONFIRM */
+	struct agent_msg msg; /* RATCHET: the agent message */
+	uint8_t hash[AGENT_HASH_LEN]; /* RATCHET: its hash */
+	int integrity; /* TEXT: 0 or enum agent_integrity */
+	uint64_t gap_from, gap_to;
+	int rekeyed; /* a re-key completed with this one */
+	struct buf plain; /* owns msg's borrowed bytes */
+};
+void agent_recv_clear(struct agent_recv *r);
+
+/* Inviter: a new connection for an invitation with this link key. */
+struct agent_conn *agent_conn_new_inviter(
+    const uint8_t link_key[AGENT_INVITE_KEY_LEN]);
+
+/*
+ * Joiner: a new connection from a parsed invitation; reply is our
+ * queue, send_auth the public auth key the inviter will KEY its queue
+ * with.  body gets the REQUEST to SEND to inv->sid.
+ */
+int agent_conn_join(const struct agent_invite *inv,
+    const struct agent_qaddr *reply, const uint8_t send_auth[32],
+    const char *name, const char *status, struct agent_conn **out,
+    uint8_t body[AGENT_BODY]);
+
+/*
+ * Handle one body from our receiving queue.  Inviter before accept:
+ * REQUEST; joiner before confirm: CONFIRM; then ratchet messages.
+ */
+int agent_conn_receive(struct agent_conn *c, const uint8_t *body, size_t len,
+    struct agent_recv *out);
+
+/*
+ * Inviter: accept the request received: confirm gets the CONFIRM body,
+ * hello the first ratchet message (our profile), both for the joiner's
+ * queue; send_auth is our public auth key for KEY on it.
+ */
+int agent_conn_accept(struct agent_conn *c, const uint8_t send_auth[32],
+    const char *name, const char *status, uint8_t confirm[AGENT_BODY],
+    uint8_t hello[AGENT_BODY]);
+
+/*
+ * Encrypt one agent message for the peer; body gets the SEND body,
+ * hash (may be NULL) the message hash.  For TEXT, m->seq and
+ * m->prev_hash are filled from the state (and advanced).
+ */
+int agent_conn_seal(struct agent_conn *c, struct agent_msg *m,
+    uint8_t body[AGENT_BODY], uint8_t hash[AGENT_HASH_LEN]);
+
+/* Start an in-band re-key: body gets the REKEY message. */
+int agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY]);
+
+/*
+ * After receiving a REKEY (recv->msg.type), the answer that must be
+ * sent next: body gets the REKEYED message (old ratchet); the new
+ * ratchet is used from then on.
+ */
+int agent_conn_rekey_answer(
+    struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY]);
+
+/* Whether the handshake is complete. */
+int agent_conn_ready(const struct agent_conn *c);
+/* The security code of the current agreement (NOID_ERR_STATE if none). */
+int agent_conn_code(const struct agent_conn *c, struct e2e_code *code);
+
+/* Serialize (holds keys: buf_free_secret) and load. */
+void agent_conn_save(const struct agent_conn *c, struct buf *out);
+int agent_conn_load(const uint8_t *p, size_t len, struct agent_conn **out);
+void agent_conn_free(struct agent_conn *c);
+
 #endif

@@ -80,6 +80,7 @@ struct skipped {
 struct e2e_ratchet {
 	struct core cur;
 	struct core work; /* decrypt's scratch copy; zero between calls */
+	uint8_t mk[E2E_KEY_SIZE]; /* the message key in use; zero between */
 	struct skipped *sk; /* secret memory, oldest first; NULL if none */
 	size_t nsk;
 };
@@ -260,7 +261,7 @@ e2e_ratchet_encrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 {
 	struct core *c = &r->cur;
 	uint8_t hdr[E2E_HEADER_SIZE], had[1 + E2E_AD_SIZE];
-	uint8_t *mk = NULL, *msg;
+	uint8_t *mk = r->mk, *msg;
 	struct buf bad;
 
 	if ((c->flags & HAVE_CKS) == 0)
@@ -282,7 +283,6 @@ e2e_ratchet_encrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 	    sizeof hdr, had, sizeof had, NULL, msg + OFF_HNONCE, c->hks);
 	ratchet_observe(c->hks, msg + OFF_HNONCE);
 
-	mk = secret_alloc(E2E_KEY_SIZE);
 	ratchet_kdf_ck(c->cks, mk);
 	randombytes_buf(msg + OFF_BNONCE, E2E_NONCE_SIZE);
 	e2e_pad(pt, ptlen, msg + OFF_BODY, E2E_PAD);
@@ -294,7 +294,7 @@ e2e_ratchet_encrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 	ratchet_observe(mk, msg + OFF_BNONCE);
 	c->ns++;
 	buf_free(&bad);
-	secret_free(mk);
+	sodium_memzero(mk, E2E_KEY_SIZE);
 	return NOID_OK;
 }
 
@@ -496,7 +496,7 @@ e2e_ratchet_decrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 {
 	struct core *w = &r->work;
 	struct skipped *pend = NULL;
-	uint8_t hdr[E2E_HEADER_SIZE], mk[E2E_KEY_SIZE];
+	uint8_t hdr[E2E_HEADER_SIZE], *mk = r->mk;
 	uint32_t pn, n, nold, nnew;
 	int error, step, seen = 0;
 
@@ -541,7 +541,7 @@ e2e_ratchet_decrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 	ratchet_keep(r, pend, (size_t)nold + nnew);
 out:
 	sodium_memzero(w, sizeof *w);
-	sodium_memzero(mk, sizeof mk);
+	sodium_memzero(mk, E2E_KEY_SIZE);
 	sodium_memzero(hdr, sizeof hdr);
 	secret_free(pend);
 	return error;

@@ -129,9 +129,6 @@ transport_flush(struct transport *t)
 				return 0;
 			if (errno == EPIPE || errno == ECONNRESET)
 				return NOID_ERR_CLOSED;
-			if (!t->server && t->state == TRANSPORT_WAIT_MSG2 &&
-			    errno == ECONNREFUSED)
-				return NOID_ERR_CLOSED;
 			return NOID_ERR_IO;
 		}
 		o->off += (size_t)n;
