@@ -251,11 +251,11 @@ app_loop_set_prepare(struct app_loop *loop, app_loop_hook_cb cb, void *arg)
 	loop->prepare_arg = arg;
 }
 
-/* Run every timer that is due; returns the ms until the next (-1: none). */
-static int
+/* Run every timer that is due. */
+static void
 app_loop_timers_run(struct app_loop *loop)
 {
-	uint64_t now = clock_mono_ms(), next = UINT64_MAX;
+	uint64_t now = clock_mono_ms();
 	struct loop_timer t;
 	size_t i;
 
@@ -271,11 +271,22 @@ app_loop_timers_run(struct app_loop *loop)
 		i = 0;
 		now = clock_mono_ms();
 	}
+}
+
+/* Milliseconds until the nearest timer (-1: none). */
+static int
+app_loop_timers_next(struct app_loop *loop)
+{
+	uint64_t now = clock_mono_ms(), next = UINT64_MAX;
+	size_t i;
+
 	for (i = 0; i < loop->ntimers; i++)
 		if (loop->timers[i].due_ms < next)
 			next = loop->timers[i].due_ms;
 	if (next == UINT64_MAX)
 		return -1;
+	if (next <= now)
+		return 0;
 	return next - now > 86400000 ? 86400000 : (int)(next - now);
 }
 
@@ -310,11 +321,9 @@ app_loop_once(struct app_loop *loop)
 	size_t i, n, nsrc = 0;
 	int timeout, stimeout, rc;
 
-	app_loop_timers_run(loop);
 	if (loop->prepare != NULL)
 		loop->prepare(loop->prepare_arg);
-	/* The prepare hook may have added a due timer. */
-	timeout = app_loop_timers_run(loop);
+	timeout = app_loop_timers_next(loop);
 	app_loop_fds_compact(loop);
 	n = loop->nfds;
 	app_loop_pfds_reserve(loop, n);
@@ -346,6 +355,7 @@ app_loop_once(struct app_loop *loop)
 			continue;
 		f->cb(f->fd, loop->pfds[i].revents, f->arg);
 	}
+	app_loop_timers_run(loop);
 	return 0;
 }
 

@@ -218,30 +218,14 @@ cli_exec_profiles_rm(struct cli_ctx *ctx)
 	    "version's store yet");
 }
 
-/* `noid passwd`. */
+/* `noid passwd`: the store is open (app-run.c asked for the old one). */
 int
 cli_exec_passwd(struct cli_ctx *ctx)
 {
 	struct app *app = ctx->app;
-	const struct app_globals *g = app->globals;
-	char *old = NULL, *new = NULL;
-	long pid = 0;
-	int yes = 0, rc, code = EXIT_USER;
+	char *new = NULL;
+	int rc, code = EXIT_USER;
 
-	if ((rc = store_has_password(app->dir, &yes)) != 0 ||
-	    access(app->dir, F_OK) != 0)
-		return cli_fail(ctx,
-		    "no noid data in %s: run 'noid init' "
-		    "first",
-		    app->dir);
-	if (yes &&
-	    (rc = cli_password(g->password_file, "Current password: ", &old)) !=
-	        0) {
-		cli_fail(ctx,
-		    "no current password given: set NOID_PASSWORD "
-		    "or use --password-file");
-		goto out;
-	}
 	if (cli_opt(ctx, "no-password") == NULL) {
 		rc = cli_password_new("NOID_NEW_PASSWORD", &new);
 		if (rc == NOID_ERR_AUTH) {
@@ -256,15 +240,10 @@ cli_exec_passwd(struct cli_ctx *ctx)
 			goto out;
 		}
 	}
-	rc = store_change_password(app->dir, old, new, app->store_flags);
+	rc = store_change_password(app->st, app->password, new);
 	if (rc == NOID_ERR_PASSWORD)
 		cli_fail(ctx, "wrong password for %s", app->dir);
-	else if (rc == NOID_ERR_LOCKED) {
-		store_lock_holder(app->dir, &pid);
-		cli_fail(ctx, "%s is in use by process %ld: stop it first",
-		    app->dir, pid);
-		code = EXIT_LOCKED;
-	} else if (rc != 0)
+	else if (rc != 0)
 		cli_fail(ctx, "%s", noid_strerror(rc));
 	else {
 		cli_printf(ctx, "password changed%s\n",
@@ -272,7 +251,6 @@ cli_exec_passwd(struct cli_ctx *ctx)
 		code = 0;
 	}
 out:
-	secret_free(old);
 	secret_free(new);
 	return code;
 }
