@@ -61,8 +61,15 @@ app_free(struct app *app)
 int
 app_open_store(struct app *app, const char *password, int create)
 {
-	return store_open(app->dir, password,
+	int rc = store_open(app->dir, password,
 	    app->store_flags | (create ? STORE_CREATE : 0), &app->st);
+
+	/* Kept for export and passwd, in secret memory. */
+	if (rc == 0 && password != NULL) {
+		app->password = secret_alloc(strlen(password) + 1);
+		memcpy(app->password, password, strlen(password) + 1);
+	}
+	return rc;
 }
 
 /* Remember the current profile for the next run. */

@@ -74,7 +74,7 @@ cli_usage(void *fp)
 	    "the full-screen client.\n\ncommands:\n");
 	for (i = 0; i < cli_ncmds; i++) {
 		cli_synopsis(&cli_cmds[i], syn, sizeof syn);
-		if (strlen(syn) > 34)
+		if (strlen(syn) >= 34)
 			fprintf(f, "  %s\n  %-34s %s\n", syn, "",
 			    cli_cmds[i].summary);
 		else

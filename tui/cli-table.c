@@ -231,7 +231,7 @@ const struct cli_cmd cli_cmds[] = {
                 "key; fast).  The new password comes from NOID_NEW_PASSWORD "
                 "or a prompt; --no-password removes it (weaker).",
         .opts = {{"no-password", NULL, "remove the password (weaker)"}},
-        .flags = CLI_LOCAL | CLI_NO_STORE | CLI_NO_PROFILE,
+        .flags = CLI_LOCAL | CLI_NO_PROFILE,
         .exec = cli_exec_passwd},
     {.name = "export",
         .args = "FILE",
