@@ -239,6 +239,17 @@ tui_select(struct client *c, size_t i)
 	c->model = 1;
 }
 
+/* Run a slash command for a key; its complaint goes to the status bar. */
+static void
+tui_command(struct client *c, const char *line)
+{
+	char *cause = NULL;
+
+	if (cmd_execute(c, line, &cause) != 0 && cause != NULL)
+		client_set_note(c, "%s", cause);
+	free(cause);
+}
+
 /* Keys that work everywhere; 1 when used. */
 static int
 tui_key_global(struct client *c, int ch, int alt)
@@ -247,22 +258,22 @@ tui_key_global(struct client *c, int ch, int alt)
 
 	switch (ch) {
 	case KEY_F(1):
-		cmd_execute(c, "/help", NULL);
+		tui_command(c, "/help");
 		return 1;
 	case KEY_F(2):
 		client_invite_open(c, NULL);
 		return 1;
 	case KEY_F(3):
-		cmd_execute(c, "/requests", NULL);
+		tui_command(c, "/requests");
 		return 1;
 	case KEY_F(4):
-		cmd_execute(c, "/contact", NULL);
+		tui_command(c, "/contact");
 		return 1;
 	case KEY_F(5):
-		cmd_execute(c, "/profile", NULL);
+		tui_command(c, "/profile");
 		return 1;
 	case KEY_F(6):
-		cmd_execute(c, "/relays", NULL);
+		tui_command(c, "/relays");
 		return 1;
 	case KEY_PPAGE:
 		if (c->overlay != OVERLAY_NONE)
@@ -537,11 +548,9 @@ app_tui_main(const struct app_globals *g)
 		code = EXIT_USER;
 		goto out;
 	}
-	if ((rc = app_instance_start(app)) != 0) {
-		fprintf(stderr, "noid: can't start: %s%s\n", noid_strerror(rc),
-		    app->relay_err ? " (the embedded noid-relay did not "
-		                     "start; is it installed?)"
-		                   : "");
+	/* Without the network the screen still opens, and says so. */
+	if ((rc = app_instance_start(app)) != 0 && app->ctl == NULL) {
+		fprintf(stderr, "noid: can't start: %s\n", noid_strerror(rc));
 		code = EXIT_USER;
 		goto out;
 	}
@@ -558,6 +567,10 @@ app_tui_main(const struct app_globals *g)
 	app_loop_signal_set(app->loop, SIGINT, tui_on_quit, c);
 	app_loop_fd_set(app->loop, 0, POLLIN, tui_on_tty, c);
 	app_loop_set_prepare(app->loop, tui_prepare, c);
+	if (rc != 0)
+		client_set_note(c, "network not started: %s%s",
+		    noid_strerror(rc),
+		    app->relay_err ? " (is noid-relay installed?)" : "");
 	c->model = 1;
 	c->dirty = 1;
 	while (!c->quit && !app->quit)

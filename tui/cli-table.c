@@ -91,7 +91,6 @@ const struct cli_cmd cli_cmds[] = {
         .summary = "test the connection to every relay",
         .help = "Connect to each relay, check its key, and print the "
                 "result and the round-trip time.",
-        .flags = CLI_NET,
         .exec = cli_exec_relays_test},
     {.name = "invite",
         .args = "[--text | --qr]",
