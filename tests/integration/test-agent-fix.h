@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ struct peer {
 };
 
 /* Record one event. */
-static void
+static inline void
 peer_event(const struct agent_event *ev, void *arg)
 {
 	struct peer *p = arg;
@@ -67,7 +68,7 @@ peer_event(const struct agent_event *ev, void *arg)
 }
 
 /* Open the store and agent of a peer (dir already made). */
-static void
+static inline void
 peer_start(struct peer *p)
 {
 	int rc;
@@ -83,7 +84,7 @@ peer_start(struct peer *p)
 }
 
 /* Close the agent and the store (state stays on disk). */
-static void
+static inline void
 peer_stop(struct peer *p)
 {
 	agent_close(p->a);
@@ -93,7 +94,7 @@ peer_stop(struct peer *p)
 }
 
 /* A new peer named name using relay addresses r1 (and r2 or NULL). */
-static void
+static inline void
 peer_new(struct peer *p, const char *name, const char *r1, const char *r2)
 {
 	memset(p, 0, sizeof *p);
@@ -116,7 +117,7 @@ peer_new(struct peer *p, const char *name, const char *r1, const char *r2)
 }
 
 /* Stop and remove a peer. */
-static void
+static inline void
 peer_free(struct peer *p)
 {
 	size_t i;
@@ -132,7 +133,7 @@ peer_free(struct peer *p)
 }
 
 /* Number of events of a type about conn (NULL: any connection). */
-static size_t
+static inline size_t
 peer_count(const struct peer *p, int type, const uint8_t *conn)
 {
 	size_t i, n = 0;
@@ -146,7 +147,7 @@ peer_count(const struct peer *p, int type, const uint8_t *conn)
 }
 
 /* The last event of a type about conn, or NULL. */
-static const struct pev *
+static inline const struct pev *
 peer_last(const struct peer *p, int type, const uint8_t *conn)
 {
 	size_t i;
@@ -165,7 +166,7 @@ typedef int (*pump_cond)(void *arg);
  * Run the agents of peers[0..n) in one poll loop until cond(arg) is
  * true; fails the test after timeout_ms.
  */
-static void
+static inline void
 pump(struct peer **peers, size_t n, pump_cond cond, void *arg, int timeout_ms)
 {
 	struct pollfd fds[64];
@@ -217,7 +218,7 @@ pump(struct peer **peers, size_t n, pump_cond cond, void *arg, int timeout_ms)
 }
 
 /* pump() for two peers. */
-static void
+static inline void
 pump2(struct peer *a, struct peer *b, pump_cond cond, void *arg, int ms)
 {
 	struct peer *ps[2] = {a, b};
@@ -235,7 +236,7 @@ struct want {
 	size_t n2;
 };
 
-static int
+static inline int
 want_events(void *arg)
 {
 	struct want *w = arg;
@@ -245,7 +246,7 @@ want_events(void *arg)
 }
 
 /* Connect a (inviter) and b (joiner); their connection ids out. */
-static void
+static inline void
 connect_pair(struct peer *a, struct peer *b, uint8_t ca[AGENT_ID_LEN],
     uint8_t cb[AGENT_ID_LEN])
 {
