@@ -77,17 +77,17 @@ seal_text(struct agent *a, struct agent_c *c, uint8_t *body)
 	free(t);
 }
 
-/* Make sure c->out has the next body, sealed and saved. */
-static void
+/* Seal the next body into c->out if it is empty; 1 when one was. */
+static int
 seal_next(struct agent *a, struct agent_c *c)
 {
 	uint8_t *body;
 
 	if (c->out != NULL || c->core == NULL || !c->sq.present)
-		return;
+		return 0;
 	if (c->ctl == NULL &&
 	    (c->texts == NULL || c->state != AGENT_CONN_READY || c->deleting))
-		return;
+		return 0;
 	body = xmalloc(AGENT_BODY);
 	while (c->out == NULL && c->ctl != NULL)
 		if (seal_ctl(a, c, body) != 0)
@@ -96,11 +96,17 @@ seal_next(struct agent *a, struct agent_c *c)
 	    c->state == AGENT_CONN_READY && !c->deleting)
 		seal_text(a, c, body);
 	free(body);
-	if (c->out != NULL) {
+	if (c->out != NULL)
 		agent_step(AGENT_STEP_SEND_BEFORE_COMMIT);
-		if (agent_persist(a, c) == 0)
-			agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
-	}
+	return c->out != NULL;
+}
+
+/* seal_next, and save at once what it sealed. */
+static void
+seal_save(struct agent *a, struct agent_c *c)
+{
+	if (seal_next(a, c) && agent_persist(a, c) == 0)
+		agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 }
 
 /*
@@ -160,7 +166,7 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 	struct agent_evq *e;
 	uint8_t msg[AGENT_ID_LEN], hash[AGENT_HASH_LEN];
 	struct buf b;
-	int type, rc, was_delivered;
+	int type, rc, was_delivered, sealed;
 
 	(void)tx;
 	(void)data;
@@ -196,6 +202,8 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 	memcpy(hash, o->hash, AGENT_HASH_LEN);
 	agent_out_pop(c);
 	c->send_retry_at = 0;
+	/* The next body is sealed now and saved in the same commit. */
+	sealed = type != AGENT_MSG_DELETE && seal_next(a, c);
 	if (err == 0 && type == AGENT_MSG_TEXT) {
 		buf_init(&b);
 		agent_state_save(c, &b);
@@ -206,12 +214,18 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 			agent_fatal(a, rc);
 			return;
 		}
+		if (rc == NOID_ERR_STATE && agent_persist(a, c) != 0)
+			return;
+		if (sealed)
+			agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 		e = agent_event_new(a, AGENT_EV_SENT, c);
 		memcpy(e->ev.msg, msg, AGENT_ID_LEN);
 		if (was_delivered)
 			delivered(a, c, msg, hash);
 	} else if (agent_persist(a, c) != 0)
 		return;
+	else if (sealed)
+		agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 	if (type == AGENT_MSG_DELETE && c->deleting) {
 		agent_forget(a, c, 0);
 		return;
@@ -234,7 +248,7 @@ agent_kick_send(struct agent *a, struct agent_c *c)
 	if (c->send_retry_at != 0 && now < c->send_retry_at)
 		return;
 	c->quota = 0;
-	seal_next(a, c);
+	seal_save(a, c);
 	if ((o = c->out) == NULL || a->fatal)
 		return;
 	if ((s = agent_session_get(a, o->to.relay)) == NULL || !s->up)
@@ -277,7 +291,7 @@ agent_send(struct agent *a, const uint8_t conn[AGENT_ID_LEN], const char *text,
 	struct agent_text *t, **pp;
 	uint8_t prev[STORE_HASH_LEN];
 	uint64_t seq;
-	int rc;
+	int rc, sealed;
 
 	if (c == NULL)
 		return NOID_ERR_NOENT;
@@ -287,9 +301,13 @@ agent_send(struct agent *a, const uint8_t conn[AGENT_ID_LEN], const char *text,
 		return NOID_ERR_TOOBIG;
 	if (text_len == 0 || memchr(text, '\0', text_len) != NULL)
 		return NOID_ERR_INVAL;
-	if ((rc = store_send_reserve(a->st, a->profile, conn, text, text_len,
-	         msg, &seq, prev)) != 0)
+	if ((rc = store_tx_begin(a->st)) != 0)
 		return rc;
+	if ((rc = store_send_reserve(a->st, a->profile, conn, text, text_len,
+	         msg, &seq, prev)) != 0) {
+		store_tx_rollback(a->st);
+		return rc;
+	}
 	t = xcalloc(1, sizeof *t);
 	memcpy(t->msg, msg, AGENT_ID_LEN);
 	t->text = xmemdup(text, text_len);
@@ -297,6 +315,15 @@ agent_send(struct agent *a, const uint8_t conn[AGENT_ID_LEN], const char *text,
 	for (pp = &c->texts; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = t;
+	/* An idle connection seals it at once: one commit, not two. */
+	sealed = seal_next(a, c);
+	if ((sealed && (rc = agent_persist(a, c)) != 0) ||
+	    (rc = store_tx_commit(a->st)) != 0) {
+		agent_fatal(a, rc);
+		return rc;
+	}
+	if (sealed)
+		agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 	agent_kick(a, c);
 	return 0;
 }
