@@ -275,6 +275,8 @@ Test(agent_load, resync_after_lost_state_is_shown_on_both_sides)
 	peer_stop(&A);
 	copy_dir(snap, A.dir);
 	testrelay_rmtree(snap);
+	for (i = 0; i < A.nev; i++)
+		free(A.ev[i].text);
 	A.nev = 0;
 	peer_start(&A);
 	send_one(&B, cb, 'b', 5);
