@@ -54,6 +54,16 @@ io_ad(uint8_t ad[AD_LEN], int kind, uint64_t index)
 	be64_put(ad + 2, index);
 }
 
+/*
+ * Whether n (> 0) bytes are all zero.  Not constant-time on purpose: it
+ * looks at ciphertext, which exits at the first byte.
+ */
+static int
+io_is_zero(const uint8_t *p, size_t n)
+{
+	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
 /* Seal len bytes at p in place; nonce and tag go to the 40 bytes after. */
 static void
 io_seal(struct vfs_file *f, int kind, uint64_t index, uint8_t *p, size_t len)
@@ -105,7 +115,7 @@ io_unit_get(struct vfs_file *f, int kind, uint64_t index, sqlite3_int64 phys,
 	}
 	if (rc != SQLITE_OK)
 		return rc;
-	if (sodium_is_zero(f->buf, plen)) {
+	if (io_is_zero(f->buf, plen)) {
 		*state = UNIT_ZERO;
 		return SQLITE_OK;
 	}
@@ -153,7 +163,7 @@ io_db_probe(struct vfs_file *f)
 	rc = f->real->pMethods->xRead(f->real, raw, (int)have, 0);
 	if (rc != SQLITE_OK)
 		goto out;
-	if (sodium_is_zero(raw, have))
+	if (io_is_zero(raw, have))
 		goto out;
 	for (p = PGSZ_MIN; p <= have; p *= 2) {
 		memcpy(f->buf, raw, p);
