@@ -102,8 +102,9 @@ int vfs_enc_open(
 
 /*
  * The last detected corruption: returns 0 if none (since registration or
- * vfs_enc_clear_error), else NOID_ERR_CORRUPT or NOID_ERR_CRYPTO (page 1
- * does not open: wrong key or damaged header).  *pgno is the database page
+ * vfs_enc_clear_error), else NOID_ERR_CORRUPT, NOID_ERR_CRYPTO (page 1
+ * does not open: wrong key or damaged header) or NOID_ERR_STATE (a page 1
+ * without the reserve was refused: opened without vfs_enc_open).  *pgno is the database page
  * number, or 0 if the fault was in the WAL or a journal (see
  * vfs_enc_last_fault).  NOID_ERR_NOENT for an unknown VFS.
  */
