@@ -276,7 +276,8 @@ raw(uint8_t *p, uint8_t auth, uint8_t ent_len, uint8_t tag,
 	memset(p + off, 5, ent_len);
 	off += ent_len;
 	p[off++] = tag;
-	memcpy(p + off, fields, flen);
+	if (flen != 0)
+		memcpy(p + off, fields, flen);
 	return off + flen;
 }
 
