@@ -313,6 +313,21 @@ transport_read_error(struct transport *t, ssize_t n)
 	return closed ? NOID_ERR_CLOSED : NOID_ERR_IO;
 }
 
+/* Refusing: swallow what the client still sends so POLLIN cannot spin. */
+static int
+transport_discard(struct transport *t)
+{
+	uint8_t junk[512];
+	ssize_t n;
+
+	do
+		n = read(t->fd, junk, sizeof junk);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n > 0 ? 0 : transport_read_error(t, n);
+}
+
 /* Read and process at most one frame. */
 int
 transport_on_readable(
@@ -329,7 +344,7 @@ transport_on_readable(
 	if (t->state == TRANSPORT_FAILED)
 		return NOID_ERR_KEY;
 	if (t->state == TRANSPORT_CLOSING)
-		return 0;
+		return transport_discard(t);
 	need = t->state == TRANSPORT_OPEN ? NOID_BLOCK : TRANSPORT_HS_MSG;
 	if (t->rbuf == NULL) {
 		t->rbuf = xmalloc(need);
