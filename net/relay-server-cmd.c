@@ -468,6 +468,8 @@ rs_cmd_block(struct relay_server *s, struct rs_conn *c, const uint8_t *block)
 		if (rc == NOID_ERR_AUTH) {
 			tx.entity_len = 0;
 			reply_err(s, c, &tx, PROTO_E_AUTH);
+		} else if (rc == NOID_ERR_TOOBIG) {
+			reply_err(s, c, &tx, PROTO_E_LARGE);
 		} else if (rc != 0) {
 			tx.entity_len = 0;
 			reply_err(s, c, &tx, PROTO_E_CMD);
@@ -476,9 +478,17 @@ rs_cmd_block(struct relay_server *s, struct rs_conn *c, const uint8_t *block)
 		if (c->state == RS_CLOSING)
 			return;
 	}
-	if (rc != NOID_ERR_NOENT) {
-		memset(&tx, 0, sizeof tx);
-		reply_err(s, c, &tx, PROTO_E_SESSION);
-		rs_conn_close_later(s, c);
-	}
+	if (rc != NOID_ERR_NOENT)
+		rs_cmd_session_error(s, c);
+}
+
+/* Answer ERR SESSION and close c after it is written. */
+void
+rs_cmd_session_error(struct relay_server *s, struct rs_conn *c)
+{
+	struct proto_tx tx;
+
+	memset(&tx, 0, sizeof tx);
+	reply_err(s, c, &tx, PROTO_E_SESSION);
+	rs_conn_close_later(s, c);
 }

@@ -109,6 +109,9 @@ uint64_t rs_conn_token(const struct rs_conn *c);
 void rs_cmd_block(
     struct relay_server *s, struct rs_conn *c, const uint8_t *block);
 
+/* Answer ERR SESSION and close c after it is written. */
+void rs_cmd_session_error(struct relay_server *s, struct rs_conn *c);
+
 /* Forget c's subscriptions (it is closing). */
 void rs_cmd_conn_gone(struct relay_server *s, struct rs_conn *c);
 

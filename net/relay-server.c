@@ -535,6 +535,13 @@ conn_read(struct relay_server *s, struct rs_conn *c)
 		return;
 	for (i = 0; i < RS_READ_BURST; i++) {
 		rc = transport_on_readable(c->t, &ev, &block);
+		if (rc != 0 && c->state == RS_OPEN &&
+		    (rc == NOID_ERR_CRYPTO || rc == NOID_ERR_PROTO)) {
+			/* A frame that does not decrypt (wrong size, bits
+			 * flipped): say so, then close. */
+			rs_cmd_session_error(s, c);
+			return;
+		}
 		if (rc != 0) {
 			conn_drop(s, c);
 			return;

@@ -309,13 +309,12 @@ rf_write_raw(struct rf_conn *c, const void *p, size_t len)
 	return write_full(c->tcp, p, len);
 }
 
-/* Encode tx into one block and send it. */
+/* Encode tx for c's session. */
 int
-rf_send(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key)
+rf_encode(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key,
+    uint8_t *out, size_t cap, size_t *len)
 {
-	struct proto_block b;
 	struct proto_signer s;
-	uint8_t frame[NOID_BLOCK];
 	int rc;
 
 	if (tx->corr_id == 0)
@@ -325,15 +324,57 @@ rf_send(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key)
 	         transport_session_auth_pub(c->t),
 	         transport_session_id(c->t))) != 0)
 		return rc;
-	proto_block_init(&b);
-	rc = proto_block_add_tx(&b, tx, key != NULL ? &s : NULL);
+	rc = proto_tx_encode(tx, key != NULL ? &s : NULL, out, cap, len);
 	sodium_memzero(&s, sizeof s);
-	if (rc != 0)
-		return rc;
-	proto_block_finish(&b);
-	if ((rc = rf_seal_block(c, b.data, frame)) != 0)
+	return rc;
+}
+
+/* Seal a whole block plaintext and send it. */
+int
+rf_send_plain(struct rf_conn *c, const uint8_t *plain)
+{
+	uint8_t frame[NOID_BLOCK];
+	int rc;
+
+	if ((rc = rf_seal_block(c, plain, frame)) != 0)
 		return rc;
 	return rf_write_raw(c, frame, sizeof frame);
+}
+
+/* Encode tx into one block and send it. */
+int
+rf_send(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key)
+{
+	struct proto_block b;
+	size_t len;
+	int rc;
+
+	proto_block_init(&b);
+	if ((rc = rf_encode(c, tx, key, b.data + 2, NOID_TX_MAX, &len)) != 0)
+		return rc;
+	be16_put(b.data, (uint16_t)len);
+	b.used = 2 + len;
+	proto_block_finish(&b);
+	return rf_send_plain(c, b.data);
+}
+
+/* A valid handshake msg1 for a relay key. */
+int
+rf_msg1(const uint8_t *pub, uint8_t out[TRANSPORT_HS_MSG])
+{
+	struct transport *t;
+	int sp[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return NOID_ERR_IO;
+	t = transport_new_client(
+	    sp[0], pub, NOID_PROTO_VERSION_MIN, NOID_PROTO_VERSION_MAX);
+	while (transport_wants_write(t) && transport_on_writable(t) == 0)
+		;
+	rc = read_full(sp[1], out, TRANSPORT_HS_MSG, 5000);
+	transport_free(t);
+	close(sp[1]);
+	return rc;
 }
 
 /* Next transmission from the relay. */

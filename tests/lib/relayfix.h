@@ -88,6 +88,16 @@ int rf_send(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key);
 int rf_seal_block(
     struct rf_conn *c, const uint8_t *plain, uint8_t frame[NOID_BLOCK]);
 
+/* Encode tx for c's session (signed by key when not NULL). */
+int rf_encode(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key,
+    uint8_t *out, size_t cap, size_t *len);
+
+/* Seal a whole block plaintext and send it. */
+int rf_send_plain(struct rf_conn *c, const uint8_t *plain);
+
+/* A valid handshake msg1 for a relay key (fresh ephemeral key). */
+int rf_msg1(const uint8_t *pub, uint8_t out[TRANSPORT_HS_MSG]);
+
 /* Write raw bytes to the relay. */
 int rf_write_raw(struct rf_conn *c, const void *p, size_t len);
 
