@@ -1,0 +1,568 @@
+/*
+ * relay-journal: append-only records with group commit, replay with
+ * torn-tail truncation, and snapshot compaction.
+ *
+ * File: "NOIDJRN1", then records.  A record is u32 len | u64 sum |
+ * payload[len], payload = type u8 and fields (big-endian).  The sum is a
+ * fast non-cryptographic hash: it only has to catch a write torn by a
+ * crash or a damaged sector, and it must keep up with full-size
+ * messages at the relay's rate.
+ */
+#include "base.h"
+#include "relay-journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define J_MAGIC "NOIDJRN1"
+#define J_MAGIC_LEN 8
+#define J_HDR 12
+#define J_RECORD_MAX (64 + RELAY_ID_LEN * 2 + 65535)
+#define J_READ_CHUNK (1024 * 1024)
+
+enum { R_QUEUE = 1, R_KEY = 2, R_OFF = 3, R_DEL = 4, R_MSG = 5, R_ACK = 6 };
+
+/* Payload sizes, also used to estimate the live data. */
+#define R_QUEUE_LEN                                                            \
+	(1 + 2 * RELAY_ID_LEN + 2 * RELAY_HASH_LEN + RELAY_KEY_LEN + 1)
+#define R_MSG_FIXED (1 + 2 * RELAY_ID_LEN + 8 + 1 + 2)
+
+struct relay_journal {
+	int fd;
+	int lock_fd;
+	char *path;
+	char *tmp_path;
+	bool fsync;
+	uint64_t compact_min;
+	uint64_t size; /* bytes on disk */
+	struct buf pending;
+};
+
+static const uint64_t K1 = 0x9e3779b97f4a7c15ull;
+static const uint64_t K2 = 0xc2b2ae3d27d4eb4full;
+
+/* Load 8 bytes little-endian. */
+static uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* Mix one word into a lane. */
+static uint64_t
+mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * K1;
+	return h ^ (h >> 31);
+}
+
+/* Checksum of a record payload, bound to its length. */
+static uint64_t
+journal_sum(const uint8_t *p, size_t len)
+{
+	uint64_t h[4] = {K2, K2 ^ 1, K2 ^ 2, K2 ^ 3}, r = len * K2, t = 0;
+	size_t i;
+
+	for (; len >= 32; p += 32, len -= 32)
+		for (i = 0; i < 4; i++)
+			h[i] = mix(h[i], le64(p + 8 * i));
+	for (; len >= 8; p += 8, len -= 8)
+		h[0] = mix(h[0], le64(p));
+	for (i = 0; i < len; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	r = mix(r, t);
+	for (i = 0; i < 4; i++)
+		r = mix(r, h[i]) * K2;
+	return r ^ (r >> 29);
+}
+
+/* Start a record: reserve the header, return its offset in b. */
+static size_t
+rec_begin(struct buf *b, uint8_t type)
+{
+	size_t off = b->len;
+
+	buf_append_space(b, J_HDR);
+	buf_put_u8(b, type);
+	return off;
+}
+
+/* Finish a record begun at off: fill in length and checksum. */
+static void
+rec_end(struct buf *b, size_t off)
+{
+	size_t len = b->len - off - J_HDR;
+
+	be32_put(b->data + off, (uint32_t)len);
+	be64_put(b->data + off + 4, journal_sum(b->data + off + J_HDR, len));
+}
+
+/* Append a full queue record to b. */
+static void
+put_queue(struct buf *b, const struct relay_queue *q)
+{
+	size_t off = rec_begin(b, R_QUEUE);
+
+	buf_put(b, q->rid, RELAY_ID_LEN);
+	buf_put(b, q->sid, RELAY_ID_LEN);
+	buf_put(b, q->rcpt_hash, RELAY_HASH_LEN);
+	buf_put(b, q->box_key, RELAY_KEY_LEN);
+	buf_put_u8(b, q->flags);
+	buf_put(b, q->sndr_hash, RELAY_HASH_LEN);
+	rec_end(b, off);
+}
+
+/* Append a message record to b. */
+static void
+put_msg(struct buf *b, const struct relay_queue *q, const struct relay_msg *m)
+{
+	size_t off = rec_begin(b, R_MSG);
+
+	buf_put(b, q->rid, RELAY_ID_LEN);
+	buf_put(b, m->id, RELAY_ID_LEN);
+	buf_put_u64(b, m->ts_ms);
+	buf_put_u8(b, m->flags);
+	buf_put_long(b, m->body, m->len);
+	rec_end(b, off);
+}
+
+void
+relay_journal_queue_new(struct relay_journal *j, const struct relay_queue *q)
+{
+	put_queue(&j->pending, q);
+}
+
+void
+relay_journal_queue_key(struct relay_journal *j, const struct relay_queue *q)
+{
+	size_t off = rec_begin(&j->pending, R_KEY);
+
+	buf_put(&j->pending, q->rid, RELAY_ID_LEN);
+	buf_put(&j->pending, q->sndr_hash, RELAY_HASH_LEN);
+	rec_end(&j->pending, off);
+}
+
+/* A record that names only the queue. */
+static void
+put_rid_only(struct relay_journal *j, uint8_t type, const struct relay_queue *q)
+{
+	size_t off = rec_begin(&j->pending, type);
+
+	buf_put(&j->pending, q->rid, RELAY_ID_LEN);
+	rec_end(&j->pending, off);
+}
+
+void
+relay_journal_queue_off(struct relay_journal *j, const struct relay_queue *q)
+{
+	put_rid_only(j, R_OFF, q);
+}
+
+void
+relay_journal_queue_del(struct relay_journal *j, const struct relay_queue *q)
+{
+	put_rid_only(j, R_DEL, q);
+}
+
+void
+relay_journal_msg_add(struct relay_journal *j, const struct relay_queue *q,
+    const struct relay_msg *m)
+{
+	put_msg(&j->pending, q, m);
+}
+
+void
+relay_journal_msg_del(
+    struct relay_journal *j, const struct relay_queue *q, const uint8_t *msg_id)
+{
+	size_t off = rec_begin(&j->pending, R_ACK);
+
+	buf_put(&j->pending, q->rid, RELAY_ID_LEN);
+	buf_put(&j->pending, msg_id, RELAY_ID_LEN);
+	rec_end(&j->pending, off);
+}
+
+/* True when records wait for a commit. */
+bool
+relay_journal_pending(const struct relay_journal *j)
+{
+	return j->pending.len > 0;
+}
+
+/* Write all of p to fd. */
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NOID_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write the buffered records and fdatasync them. */
+int
+relay_journal_commit(struct relay_journal *j)
+{
+	int rc;
+
+	if (j->pending.len == 0)
+		return 0;
+	if ((rc = write_all(j->fd, j->pending.data, j->pending.len)) != 0)
+		return rc;
+	j->size += j->pending.len;
+	buf_reset(&j->pending);
+	/* Keep a burst's buffer, but not a huge one forever. */
+	if (j->pending.cap > 4 * J_READ_CHUNK) {
+		buf_free(&j->pending);
+		buf_init(&j->pending);
+	}
+	if (j->fsync && fdatasync(j->fd) != 0)
+		return NOID_ERR_IO;
+	return 0;
+}
+
+/* Apply one record payload to qs; NOID_ERR_CORRUPT when malformed. */
+static int
+apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
+    uint64_t ttl_ms)
+{
+	struct reader r;
+	struct relay_queue *q;
+	const uint8_t *rid, *sid, *rh, *key, *sh, *id, *body;
+	uint8_t type, flags;
+	uint64_t ts;
+	size_t blen;
+
+	reader_init(&r, p, len);
+	reader_u8(&r, &type);
+	reader_ref(&r, &rid, RELAY_ID_LEN);
+	if (r.err != 0)
+		return NOID_ERR_CORRUPT;
+	q = relay_queue_find_rid(qs, rid);
+	switch (type) {
+	case R_QUEUE:
+		reader_ref(&r, &sid, RELAY_ID_LEN);
+		reader_ref(&r, &rh, RELAY_HASH_LEN);
+		reader_ref(&r, &key, RELAY_KEY_LEN);
+		reader_u8(&r, &flags);
+		reader_ref(&r, &sh, RELAY_HASH_LEN);
+		if (reader_done(&r) != 0)
+			return NOID_ERR_CORRUPT;
+		if (q != NULL)
+			return NOID_ERR_CORRUPT;
+		return relay_queue_insert(qs, rid, sid, rh, key, flags,
+		           (flags & RELAY_Q_SECURED) ? sh : NULL, NULL) == 0
+		    ? 0
+		    : NOID_ERR_CORRUPT;
+	case R_KEY:
+		reader_ref(&r, &sh, RELAY_HASH_LEN);
+		if (reader_done(&r) != 0)
+			return NOID_ERR_CORRUPT;
+		if (q != NULL)
+			relay_queue_secure(q, sh);
+		return 0;
+	case R_OFF:
+	case R_DEL:
+		if (reader_done(&r) != 0)
+			return NOID_ERR_CORRUPT;
+		if (q != NULL && type == R_OFF)
+			relay_queue_suspend(q);
+		else if (q != NULL)
+			relay_queue_delete(qs, q);
+		return 0;
+	case R_MSG:
+		reader_ref(&r, &id, RELAY_ID_LEN);
+		reader_u64(&r, &ts);
+		reader_u8(&r, &flags);
+		reader_long(&r, &body, &blen);
+		if (reader_done(&r) != 0)
+			return NOID_ERR_CORRUPT;
+		if (q != NULL && ts + ttl_ms > now_ms)
+			relay_queue_msg_add(
+			    qs, q, id, ts, flags, body, blen, NULL);
+		return 0;
+	case R_ACK:
+		reader_ref(&r, &id, RELAY_ID_LEN);
+		if (reader_done(&r) != 0)
+			return NOID_ERR_CORRUPT;
+		if (q != NULL)
+			(void)relay_queue_msg_del(qs, q, id);
+		return 0;
+	default:
+		return NOID_ERR_CORRUPT;
+	}
+}
+
+/*
+ * Replay the file into qs; *good gets the offset after the last intact
+ * record.  Stops quietly at the first torn or damaged record.
+ */
+static int
+replay(int fd, struct relay_queues *qs, uint64_t ttl_ms, uint64_t *good)
+{
+	struct buf b;
+	uint64_t base = J_MAGIC_LEN, now = clock_wall_ms(), sum;
+	size_t off = 0;
+	uint32_t len;
+	ssize_t n;
+	bool eof = false;
+	int rc = 0;
+
+	buf_init(&b);
+	*good = J_MAGIC_LEN;
+	if (lseek(fd, J_MAGIC_LEN, SEEK_SET) < 0)
+		return NOID_ERR_IO;
+	for (;;) {
+		/* Need the header, then the whole record, in b. */
+		while (!eof && b.len - off < J_HDR + J_RECORD_MAX) {
+			if (off > 0) {
+				buf_consume(&b, off);
+				base += off;
+				off = 0;
+			}
+			n = read(fd, buf_append_space(&b, J_READ_CHUNK),
+			    J_READ_CHUNK);
+			if (n < 0 && errno == EINTR)
+				n = 0;
+			if (n < 0) {
+				rc = NOID_ERR_IO;
+				goto out;
+			}
+			b.len -= J_READ_CHUNK - (size_t)n;
+			if (n == 0)
+				eof = true;
+		}
+		if (b.len - off < J_HDR)
+			break;
+		len = be32_get(b.data + off);
+		sum = be64_get(b.data + off + 4);
+		if (len == 0 || len > J_RECORD_MAX || b.len - off - J_HDR < len)
+			break;
+		if (journal_sum(b.data + off + J_HDR, len) != sum)
+			break;
+		if (apply(qs, b.data + off + J_HDR, len, now, ttl_ms) != 0)
+			break;
+		off += J_HDR + len;
+		*good = base + off;
+	}
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Open (or create) the journal and replay it. */
+int
+relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
+    struct relay_queues *qs, struct relay_journal **out,
+    struct relay_journal_info *info)
+{
+	struct relay_journal *j = xcalloc(1, sizeof *j);
+	char magic[J_MAGIC_LEN], *lock_path = path_join(dir, "lock");
+	struct stat st;
+	uint64_t good;
+	ssize_t n;
+	int rc = 0;
+
+	memset(info, 0, sizeof *info);
+	j->fd = j->lock_fd = -1;
+	j->fsync = fsync;
+	j->compact_min = compact_min;
+	j->path = path_join(dir, "journal");
+	j->tmp_path = path_join(dir, "journal.tmp");
+	buf_init(&j->pending);
+
+	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->lock_fd < 0) {
+		rc = NOID_ERR_IO;
+		goto out;
+	}
+	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK ? NOID_ERR_LOCKED : NOID_ERR_IO;
+		goto out;
+	}
+	(void)unlink(j->tmp_path);
+	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->fd < 0 || fstat(j->fd, &st) != 0) {
+		rc = NOID_ERR_IO;
+		goto out;
+	}
+	if (st.st_size < J_MAGIC_LEN) {
+		/* New (or never got past its first write). */
+		if (ftruncate(j->fd, 0) != 0 ||
+		    write_all(j->fd, (const uint8_t *)J_MAGIC, J_MAGIC_LEN) !=
+		        0 ||
+		    fdatasync(j->fd) != 0 || fsync_dir_of(j->path) != 0) {
+			rc = NOID_ERR_IO;
+			goto out;
+		}
+		j->size = J_MAGIC_LEN;
+		goto done;
+	}
+	n = pread(j->fd, magic, J_MAGIC_LEN, 0);
+	if (n != J_MAGIC_LEN || memcmp(magic, J_MAGIC, J_MAGIC_LEN) != 0) {
+		rc = NOID_ERR_CORRUPT;
+		goto out;
+	}
+	if ((rc = replay(j->fd, qs, relay_queue_ttl_ms(qs), &good)) != 0)
+		goto out;
+	if (good < (uint64_t)st.st_size) {
+		info->dropped_bytes = (uint64_t)st.st_size - good;
+		if (ftruncate(j->fd, (off_t)good) != 0 ||
+		    fdatasync(j->fd) != 0) {
+			rc = NOID_ERR_IO;
+			goto out;
+		}
+	}
+	j->size = good;
+done:
+	if (lseek(j->fd, 0, SEEK_END) < 0) {
+		rc = NOID_ERR_IO;
+		goto out;
+	}
+	info->queues = relay_queue_count(qs);
+	info->messages = relay_queue_msg_count(qs);
+	rc = relay_journal_maybe_compact(j, qs);
+out:
+	free(lock_path);
+	if (rc != 0) {
+		relay_journal_close(j);
+		j = NULL;
+	}
+	*out = j;
+	return rc;
+}
+
+/* Commit what is pending, then close and unlock. */
+int
+relay_journal_close(struct relay_journal *j)
+{
+	int rc = 0;
+
+	if (j == NULL)
+		return 0;
+	if (j->fd >= 0) {
+		rc = relay_journal_commit(j);
+		close(j->fd);
+	}
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	buf_free(&j->pending);
+	free(j->path);
+	free(j->tmp_path);
+	free(j);
+	return rc;
+}
+
+/* Bytes the live data would take in a fresh snapshot. */
+static uint64_t
+live_bytes(struct relay_queues *qs)
+{
+	return J_MAGIC_LEN + relay_queue_count(qs) * (J_HDR + R_QUEUE_LEN) +
+	    relay_queue_msg_count(qs) * (J_HDR + R_MSG_FIXED) +
+	    relay_queue_body_bytes(qs);
+}
+
+/* Snapshot writer state for relay_queue_foreach. */
+struct snap {
+	int fd;
+	int rc;
+	uint64_t size;
+	struct buf b;
+};
+
+/* Write one queue and its messages into the snapshot. */
+static void
+snap_queue(void *ctx, struct relay_queue *q)
+{
+	struct snap *s = ctx;
+	const struct relay_msg *m;
+
+	put_queue(&s->b, q);
+	for (m = q->head; m != NULL; m = m->next) {
+		put_msg(&s->b, q, m);
+		if (s->b.len >= J_READ_CHUNK) {
+			if (s->rc == 0)
+				s->rc = write_all(s->fd, s->b.data, s->b.len);
+			s->size += s->b.len;
+			buf_reset(&s->b);
+		}
+	}
+}
+
+/* Rewrite the journal as a snapshot of qs now. */
+int
+relay_journal_compact(struct relay_journal *j, struct relay_queues *qs)
+{
+	struct snap s;
+	int rc;
+
+	if ((rc = relay_journal_commit(j)) != 0)
+		return rc;
+	memset(&s, 0, sizeof s);
+	buf_init(&s.b);
+	s.fd =
+	    open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.fd < 0) {
+		rc = NOID_ERR_IO;
+		goto out;
+	}
+	buf_put(&s.b, J_MAGIC, J_MAGIC_LEN);
+	relay_queue_foreach(qs, snap_queue, &s);
+	if (s.rc == 0)
+		s.rc = write_all(s.fd, s.b.data, s.b.len);
+	s.size += s.b.len;
+	/* The rename must not be durable before the data it names. */
+	if (s.rc != 0 || fdatasync(s.fd) != 0 ||
+	    rename(j->tmp_path, j->path) != 0 || fsync_dir_of(j->path) != 0) {
+		rc = NOID_ERR_IO;
+		goto out;
+	}
+	close(j->fd);
+	j->fd = s.fd;
+	s.fd = -1;
+	j->size = s.size;
+out:
+	if (s.fd >= 0) {
+		close(s.fd);
+		(void)unlink(j->tmp_path);
+	}
+	buf_free(&s.b);
+	return rc;
+}
+
+/* Compact when the file is past twice the live data. */
+int
+relay_journal_maybe_compact(struct relay_journal *j, struct relay_queues *qs)
+{
+	if (j->size < j->compact_min || j->size <= 2 * live_bytes(qs))
+		return 0;
+	return relay_journal_compact(j, qs);
+}
+
+/* Current file size in bytes. */
+uint64_t
+relay_journal_size(const struct relay_journal *j)
+{
+	return j->size + j->pending.len;
+}

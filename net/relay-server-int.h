@@ -1,0 +1,125 @@
+/*
+ * relay-server-int: what relay-server.c (the loop, connections, I/O) and
+ * relay-server-cmd.c (the commands) share.  Not for anyone else.
+ *
+ * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
+ */
+#ifndef NOID_RELAY_SERVER_INT_H
+#define NOID_RELAY_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "proto.h"
+#include "relay-server.h"
+#include "transport.h"
+
+/* Cached authenticator keys per connection, grown up to this many. */
+#define RS_KCACHE_MAX 64
+
+struct rs_kcache {
+	uint8_t pub[NOID_KEY_LEN];
+	uint8_t k[32];
+};
+
+/* Intrusive doubly linked list. */
+struct rs_link {
+	struct rs_link *prev, *next;
+};
+
+enum rs_conn_state {
+	RS_HANDSHAKE, /* on the handshake timeline */
+	RS_OPEN, /* on the idle timeline */
+	RS_CLOSING /* flush what is queued, then close */
+};
+
+struct rs_conn {
+	struct transport *t;
+	int fd;
+	uint32_t serial;
+	enum rs_conn_state state;
+	uint32_t events; /* epoll interest now */
+	uint64_t deadline_base; /* ms: accept time or last frame */
+	struct rs_link timeline;
+	struct rs_link dirty; /* output added this pass */
+	struct rs_link ready; /* input left unread this pass */
+	bool refused;
+	bool paused; /* not reading: too much output pending */
+
+	struct buf out; /* u16 len | transmission, not yet in blocks */
+	struct rs_kcache *kc; /* lazily allocated */
+	uint8_t nkc, kc_cap, kc_next;
+
+	struct relay_queue *subs; /* queues this connection subscribes */
+};
+
+struct relay_server {
+	const struct relay_config *cfg;
+	const uint8_t *priv, *pub;
+	struct relay_queues *qs;
+	struct relay_journal *j;
+
+	int ep;
+	int sigpipe[2];
+	int lfd[RELAY_LISTEN_MAX];
+	size_t nlisten;
+	bool listen_paused; /* out of fds: stop accepting for a while */
+
+	struct rs_conn **byfd; /* connections by fd */
+	size_t byfd_len;
+	uint32_t next_serial;
+	size_t nconns, nrefused;
+
+	struct rs_link hs_line; /* handshaking, oldest first */
+	struct rs_link idle_line; /* open, least recently active first */
+	struct rs_link dirty;
+	struct rs_link ready;
+	struct rs_link closing;
+
+	uint64_t next_sweep_ms; /* wall clock: expire messages */
+	bool stop;
+	bool failed;
+
+	struct relay_server_stats st;
+	uint8_t dummy_hash[32]; /* compared against when a queue is absent */
+	uint8_t scratch[NOID_BLOCK_PLAIN];
+	struct proto_block blk;
+};
+
+/* List helpers. */
+void rs_list_init(struct rs_link *l);
+bool rs_list_empty(const struct rs_link *l);
+bool rs_list_linked(const struct rs_link *n);
+void rs_list_add_tail(struct rs_link *l, struct rs_link *n);
+void rs_list_del(struct rs_link *n);
+
+/* Queue a response transmission on c (flushed after the commit). */
+void rs_conn_send(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx);
+
+/* Mark c for closing once its output is written. */
+void rs_conn_close_later(struct relay_server *s, struct rs_conn *c);
+
+/* Find a live connection from a quota-waiter token. */
+struct rs_conn *rs_conn_from_token(struct relay_server *s, uint64_t token);
+uint64_t rs_conn_token(const struct rs_conn *c);
+
+/* Run every transmission of one received block. */
+void rs_cmd_block(
+    struct relay_server *s, struct rs_conn *c, const uint8_t *block);
+
+/* Answer ERR SESSION and close c after it is written. */
+void rs_cmd_session_error(struct relay_server *s, struct rs_conn *c);
+
+/* Forget c's subscriptions (it is closing). */
+void rs_cmd_conn_gone(struct relay_server *s, struct rs_conn *c);
+
+/* Expiry callback for relay_queue_msg_head (journals the deletion). */
+void rs_cmd_expired(
+    void *ctx, struct relay_queue *q, const struct relay_msg *m);
+
+/* Push the head message of q to its subscriber if one is waiting. */
+void rs_cmd_push(struct relay_server *s, struct relay_queue *q);
+
+#endif

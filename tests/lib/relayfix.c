@@ -1,0 +1,588 @@
+/*
+ * relayfix: relay processes and proxied client connections for tests.
+ */
+#include "relayfix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RF_START_MS 15000
+
+/* Read exactly n bytes from fd within timeout_ms; 0, TIMEOUT or CLOSED. */
+static int
+read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
+{
+	uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms, now;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	ssize_t r;
+
+	while (n > 0) {
+		now = clock_mono_ms();
+		if (now >= end)
+			return NOID_ERR_TIMEOUT;
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		r = read(fd, p, n);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return NOID_ERR_CLOSED;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Write all of p to fd (fd may be non-blocking). */
+static int
+write_full(int fd, const uint8_t *p, size_t n)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+			(void)poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return NOID_ERR_CLOSED;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Parse "noid://KEY@127.0.0.1:PORT". */
+static int
+parse_addr(struct rf_relay *r)
+{
+	char key[64], *at, *colon;
+	size_t klen, outlen;
+
+	if (strncmp(r->addr, "noid://", 7) != 0 ||
+	    (at = strchr(r->addr, '@')) == NULL ||
+	    (colon = strrchr(at, ':')) == NULL)
+		return NOID_ERR_INVAL;
+	klen = (size_t)(at - r->addr - 7);
+	if (klen >= sizeof key)
+		return NOID_ERR_INVAL;
+	memcpy(key, r->addr + 7, klen);
+	key[klen] = '\0';
+	if (b64url_decode(key, r->pub, 32, &outlen) != 0 || outlen != 32)
+		return NOID_ERR_INVAL;
+	r->port = (uint16_t)atoi(colon + 1);
+	return r->port != 0 ? 0 : NOID_ERR_INVAL;
+}
+
+/* Start a relay. */
+int
+rf_relay_start(struct rf_relay *r, const char *const *extra)
+{
+	const char *argv[48];
+	char *log;
+	size_t n = 0, i, len = 0;
+	int pfd[2], fd;
+	uint8_t ch;
+
+	if (r->dir[0] == '\0') {
+		snprintf(r->dir, sizeof r->dir, "/tmp/noid-relay-test-XXXXXX");
+		if (mkdtemp(r->dir) == NULL)
+			return NOID_ERR_IO;
+	}
+	argv[n++] = NOID_BUILD_DIR "/noid-relay";
+	argv[n++] = "--data-dir";
+	argv[n++] = r->dir;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 46; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	if (pipe(pfd) != 0)
+		return NOID_ERR_IO;
+	log = path_join(r->dir, "stderr.log");
+	r->pid = fork();
+	if (r->pid == 0) {
+		dup2(pfd[1], 1);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		close(pfd[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	free(log);
+	close(pfd[1]);
+	r->out_fd = pfd[0];
+	if (r->pid < 0)
+		return NOID_ERR_IO;
+	/* The first line is the address. */
+	for (;;) {
+		if (read_full(r->out_fd, &ch, 1, RF_START_MS) != 0)
+			return NOID_ERR_IO;
+		if (ch == '\n')
+			break;
+		if (len + 1 >= sizeof r->addr)
+			return NOID_ERR_INVAL;
+		r->addr[len++] = (char)ch;
+	}
+	r->addr[len] = '\0';
+	return parse_addr(r);
+}
+
+/* Send sig and wait for the relay. */
+int
+rf_relay_stop(struct rf_relay *r, int sig)
+{
+	int status = -1;
+
+	if (r->pid <= 0)
+		return -1;
+	kill(r->pid, sig);
+	waitpid(r->pid, &status, 0);
+	r->pid = 0;
+	close(r->out_fd);
+	r->out_fd = -1;
+	return status;
+}
+
+/* Stop if running and remove the data dir. */
+void
+rf_relay_cleanup(struct rf_relay *r)
+{
+	char *cmd;
+
+	if (r->pid > 0)
+		rf_relay_stop(r, SIGKILL);
+	if (r->dir[0] != '\0') {
+		xasprintf(&cmd, "rm -rf '%s'", r->dir);
+		(void)!system(cmd);
+		free(cmd);
+		r->dir[0] = '\0';
+	}
+}
+
+/* Raw TCP connection to 127.0.0.1:port. */
+int
+rf_tcp_connect(uint16_t port)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		close(fd);
+		return -1;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+/* Move what the transport wrote from the socketpair to TCP. */
+static int
+pump_up(struct rf_conn *c, size_t n)
+{
+	uint8_t buf[NOID_BLOCK];
+	int rc;
+
+	while (transport_wants_write(c->t))
+		if ((rc = transport_on_writable(c->t)) != 0)
+			return rc;
+	if ((rc = read_full(c->sp, buf, n, 5000)) != 0)
+		return rc;
+	return write_full(c->tcp, buf, n);
+}
+
+/* Connect and handshake with the relay key pub. */
+int
+rf_connect_key(uint16_t port, const uint8_t *pub, struct rf_conn **out)
+{
+	struct rf_conn *c = xcalloc(1, sizeof *c);
+	enum transport_event ev = TRANSPORT_EV_NONE;
+	uint8_t msg2[TRANSPORT_HS_MSG];
+	const uint8_t *blk;
+	int sp[2], rc;
+
+	*out = NULL;
+	c->next_corr = 1;
+	c->tcp = rf_tcp_connect(port);
+	if (c->tcp < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+		rc = NOID_ERR_IO;
+		goto fail;
+	}
+	c->sp = sp[1];
+	c->t = transport_new_client(
+	    sp[0], pub, NOID_PROTO_VERSION_MIN, NOID_PROTO_VERSION_MAX);
+	if ((rc = pump_up(c, TRANSPORT_HS_MSG)) != 0)
+		goto fail;
+	rc = read_full(c->tcp, msg2, sizeof msg2, 5000);
+	if (rc == NOID_ERR_CLOSED)
+		shutdown(c->sp, SHUT_WR);
+	else if (rc != 0)
+		goto fail;
+	else if ((rc = write_full(c->sp, msg2, sizeof msg2)) != 0)
+		goto fail;
+	while ((rc = transport_on_readable(c->t, &ev, &blk)) == 0 &&
+	    ev == TRANSPORT_EV_NONE) {
+		struct pollfd p = {.fd = transport_fd(c->t), .events = POLLIN};
+
+		if (poll(&p, 1, 5000) <= 0) {
+			rc = NOID_ERR_TIMEOUT;
+			break;
+		}
+	}
+	if (rc == 0 && ev != TRANSPORT_EV_HANDSHAKE)
+		rc = NOID_ERR_PROTO;
+	if (rc != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	rf_close(c);
+	return rc;
+}
+
+int
+rf_connect(const struct rf_relay *r, struct rf_conn **out)
+{
+	return rf_connect_key(r->port, r->pub, out);
+}
+
+void
+rf_close(struct rf_conn *c)
+{
+	if (c == NULL)
+		return;
+	transport_free(c->t);
+	if (c->sp > 0)
+		close(c->sp);
+	if (c->tcp >= 0)
+		close(c->tcp);
+	free(c);
+}
+
+/* Canonical X25519 key pair. */
+void
+rf_keygen(struct rf_key *k)
+{
+	randombytes_buf(k->priv, 32);
+	crypto_scalarmult_base(k->pub, k->priv);
+}
+
+/* Encrypt a prepared block plaintext and return its frame. */
+int
+rf_seal_block(
+    struct rf_conn *c, const uint8_t *plain, uint8_t frame[NOID_BLOCK])
+{
+	int rc;
+
+	if ((rc = transport_queue_block(c->t, plain)) != 0)
+		return rc;
+	while (transport_wants_write(c->t))
+		if ((rc = transport_on_writable(c->t)) != 0)
+			return rc;
+	return read_full(c->sp, frame, NOID_BLOCK, 5000);
+}
+
+/* Write raw bytes to the relay. */
+int
+rf_write_raw(struct rf_conn *c, const void *p, size_t len)
+{
+	return write_full(c->tcp, p, len);
+}
+
+/* Encode tx for c's session. */
+int
+rf_encode(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key,
+    uint8_t *out, size_t cap, size_t *len)
+{
+	struct proto_signer s;
+	int rc;
+
+	if (tx->corr_id == 0)
+		tx->corr_id = c->next_corr++;
+	if (key != NULL &&
+	    (rc = proto_signer_init(&s, key->priv, key->pub,
+	         transport_session_auth_pub(c->t),
+	         transport_session_id(c->t))) != 0)
+		return rc;
+	rc = proto_tx_encode(tx, key != NULL ? &s : NULL, out, cap, len);
+	sodium_memzero(&s, sizeof s);
+	return rc;
+}
+
+/* Seal a whole block plaintext and send it. */
+int
+rf_send_plain(struct rf_conn *c, const uint8_t *plain)
+{
+	uint8_t frame[NOID_BLOCK];
+	int rc;
+
+	if ((rc = rf_seal_block(c, plain, frame)) != 0)
+		return rc;
+	return rf_write_raw(c, frame, sizeof frame);
+}
+
+/* Encode tx into one block and send it. */
+int
+rf_send(struct rf_conn *c, struct proto_tx *tx, const struct rf_key *key)
+{
+	struct proto_block b;
+	size_t len;
+	int rc;
+
+	proto_block_init(&b);
+	if ((rc = rf_encode(c, tx, key, b.data + 2, NOID_TX_MAX, &len)) != 0)
+		return rc;
+	be16_put(b.data, (uint16_t)len);
+	b.used = 2 + len;
+	proto_block_finish(&b);
+	return rf_send_plain(c, b.data);
+}
+
+/* A valid handshake msg1 for a relay key. */
+int
+rf_msg1(const uint8_t *pub, uint8_t out[TRANSPORT_HS_MSG])
+{
+	struct transport *t;
+	int sp[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return NOID_ERR_IO;
+	t = transport_new_client(
+	    sp[0], pub, NOID_PROTO_VERSION_MIN, NOID_PROTO_VERSION_MAX);
+	while (transport_wants_write(t) && transport_on_writable(t) == 0)
+		;
+	rc = read_full(sp[1], out, TRANSPORT_HS_MSG, 5000);
+	transport_free(t);
+	close(sp[1]);
+	return rc;
+}
+
+/* Next transmission from the relay. */
+int
+rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
+{
+	enum transport_event ev;
+	uint8_t frame[NOID_BLOCK];
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	for (;;) {
+		if (c->have_block) {
+			rc = proto_block_next(&c->it, &p, &len);
+			if (rc == 0) {
+				memset(tx, 0, sizeof *tx);
+				return proto_tx_decode(
+				    p, len, PROTO_DIR_RESP, tx);
+			}
+			c->have_block = false;
+			if (rc != NOID_ERR_NOENT)
+				return rc;
+		}
+		if ((rc = read_full(c->tcp, frame, sizeof frame, timeout_ms)) !=
+		    0)
+			return rc;
+		if ((rc = write_full(c->sp, frame, sizeof frame)) != 0)
+			return rc;
+		do {
+			struct pollfd pf = {
+			    .fd = transport_fd(c->t), .events = POLLIN};
+
+			(void)poll(&pf, 1, 1000);
+			rc = transport_on_readable(c->t, &ev, &p);
+		} while (rc == 0 && ev == TRANSPORT_EV_NONE);
+		if (rc != 0)
+			return rc;
+		memcpy(c->block, p, sizeof c->block);
+		proto_block_iter_init(&c->it, c->block);
+		c->have_block = true;
+	}
+}
+
+/* Receive until a transmission with this corr_id. */
+int
+rf_recv_corr(
+    struct rf_conn *c, uint64_t corr, struct proto_tx *tx, int timeout_ms)
+{
+	int rc;
+
+	while ((rc = rf_recv(c, tx, timeout_ms)) == 0)
+		if (tx->corr_id == corr)
+			return 0;
+	return rc;
+}
+
+/* True when the relay closed the connection within timeout_ms. */
+bool
+rf_wait_closed(struct rf_conn *c, int timeout_ms)
+{
+	uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms, now;
+	struct pollfd pfd = {.fd = c->tcp, .events = POLLIN};
+	uint8_t buf[4096];
+	ssize_t n;
+
+	while ((now = clock_mono_ms()) < end) {
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		n = read(c->tcp, buf, sizeof buf);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+	}
+	return false;
+}
+
+/* Send a command and wait for its answer. */
+int
+rf_cmd(struct rf_conn *c, uint8_t tag, const uint8_t *entity,
+    const struct rf_key *key, struct proto_tx *reply)
+{
+	struct proto_tx tx;
+	int rc;
+
+	memset(&tx, 0, sizeof tx);
+	tx.tag = tag;
+	if (entity != NULL) {
+		tx.entity_len = NOID_ID_LEN;
+		memcpy(tx.entity, entity, NOID_ID_LEN);
+	}
+	if ((rc = rf_send(c, &tx, key)) != 0)
+		return rc;
+	if ((rc = rf_recv_corr(c, tx.corr_id, reply, 5000)) != 0)
+		return rc;
+	return reply->tag;
+}
+
+/* Create a queue. */
+int
+rf_new_queue(struct rf_conn *c, const char *access_key, struct rf_queue *q)
+{
+	struct proto_tx tx, r;
+	uint8_t relay_dh[32];
+	int rc;
+
+	memset(q, 0, sizeof *q);
+	rf_keygen(&q->rkey);
+	rf_keygen(&q->dh);
+	rf_keygen(&q->skey);
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_NEW;
+	memcpy(tx.u.create.dh_pub, q->dh.pub, 32);
+	tx.u.create.access_key = (const uint8_t *)access_key;
+	tx.u.create.access_key_len =
+	    access_key != NULL ? strlen(access_key) : 0;
+	if ((rc = rf_send(c, &tx, &q->rkey)) != 0)
+		return rc;
+	if ((rc = rf_recv_corr(c, tx.corr_id, &r, 5000)) != 0)
+		return rc;
+	if (r.tag != PROTO_IDS)
+		return r.tag == PROTO_ERR ? -1000 - r.u.err.code
+		                          : NOID_ERR_PROTO;
+	memcpy(q->rid, r.u.ids.rid, NOID_ID_LEN);
+	memcpy(q->sid, r.u.ids.sid, NOID_ID_LEN);
+	memcpy(relay_dh, r.u.ids.relay_dh_pub, 32);
+	proto_msg_shared(q->shared, relay_dh, q->dh.priv);
+	return 0;
+}
+
+/* Secure a queue with its sender key. */
+int
+rf_secure(struct rf_conn *c, struct rf_queue *q)
+{
+	struct proto_tx tx, r;
+	int rc;
+
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_KEY;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, q->rid, NOID_ID_LEN);
+	memcpy(tx.u.key.sender_pub, q->skey.pub, 32);
+	if ((rc = rf_send(c, &tx, &q->rkey)) != 0)
+		return rc;
+	if ((rc = rf_recv_corr(c, tx.corr_id, &r, 5000)) != 0)
+		return rc;
+	return r.tag == PROTO_OK ? 0 : NOID_ERR_PROTO;
+}
+
+/* Send a message to q. */
+int
+rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
+    const void *body, size_t len, struct proto_tx *reply)
+{
+	struct proto_tx tx;
+	int rc;
+
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_SEND;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, q->sid, NOID_ID_LEN);
+	tx.u.send.body = body;
+	tx.u.send.body_len = len;
+	if ((rc = rf_send(c, &tx, secured ? &q->skey : NULL)) != 0)
+		return rc;
+	if ((rc = rf_recv_corr(c, tx.corr_id, reply, 5000)) != 0)
+		return rc;
+	return reply->tag;
+}
+
+/* Ack a message. */
+int
+rf_ack(struct rf_conn *c, const struct rf_queue *q, const uint8_t *msg_id,
+    struct proto_tx *reply)
+{
+	struct proto_tx tx;
+	int rc;
+
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_ACK;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, q->rid, NOID_ID_LEN);
+	memcpy(tx.u.ack.msg_id, msg_id, NOID_ID_LEN);
+	if ((rc = rf_send(c, &tx, &q->rkey)) != 0)
+		return rc;
+	if ((rc = rf_recv_corr(c, tx.corr_id, reply, 5000)) != 0)
+		return rc;
+	return reply->tag;
+}
+
+/* Open a MSG. */
+int
+rf_open_msg(const struct rf_queue *q, const struct proto_tx *msg, uint8_t *body,
+    size_t cap)
+{
+	uint8_t plain[NOID_MSG_ENC_MAX];
+	const uint8_t *b;
+	uint64_t ts;
+	uint8_t flags;
+	size_t len;
+	int rc;
+
+	rc = proto_msg_open(plain, sizeof plain, msg->u.msg.enc,
+	    msg->u.msg.enc_len, msg->u.msg.msg_id, q->shared, &ts, &flags, &b,
+	    &len);
+	if (rc != 0)
+		return rc;
+	if (len > cap)
+		return NOID_ERR_TOOBIG;
+	memcpy(body, b, len);
+	return (int)len;
+}
