@@ -43,6 +43,7 @@ struct bpair {
 	struct rf_queue q;
 	struct bconn s, r;
 	int inflight;
+	bool blocked; /* got QUOTA: wait for QCONT, as a client must */
 	uint64_t delivered;
 	uint64_t sent_at; /* latency mode: when the SEND left */
 };
@@ -64,11 +65,12 @@ direct_connect(const struct rf_relay *r)
 
 	if (fd < 0)
 		return NULL;
-	t = transport_new_client(fd, r->pub, NOID_PROTO_VERSION_MIN,
-	    NOID_PROTO_VERSION_MAX);
+	t = transport_new_client(
+	    fd, r->pub, NOID_PROTO_VERSION_MIN, NOID_PROTO_VERSION_MAX);
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN |
-			(transport_wants_write(t) ? POLLOUT : 0) };
+		struct pollfd p = {.fd = fd,
+		    .events =
+		        POLLIN | (transport_wants_write(t) ? POLLOUT : 0)};
 
 		if (poll(&p, 1, 5000) <= 0)
 			break;
@@ -76,7 +78,7 @@ direct_connect(const struct rf_relay *r)
 			break;
 		if ((p.revents & POLLIN) &&
 		    (transport_on_readable(t, &ev, &blk) != 0 ||
-		    ev == TRANSPORT_EV_HANDSHAKE))
+		        ev == TRANSPORT_EV_HANDSHAKE))
 			break;
 	}
 	if (ev != TRANSPORT_EV_HANDSHAKE) {
@@ -119,7 +121,8 @@ fill(struct bpair *p)
 	struct proto_tx tx;
 	int w = latency_mode ? 1 : WINDOW;
 
-	while (p->inflight < w && transport_can_queue(p->s.t, 2)) {
+	while (
+	    !p->blocked && p->inflight < w && transport_can_queue(p->s.t, 2)) {
 		memset(&tx, 0, sizeof tx);
 		tx.corr_id = 1;
 		tx.tag = PROTO_SEND;
@@ -150,6 +153,11 @@ on_block(struct bconn *c, const uint8_t *data)
 		if (!c->recipient) {
 			if (tx.tag == PROTO_OK || tx.tag == PROTO_ERR)
 				c->p->inflight--;
+			if (tx.tag == PROTO_ERR &&
+			    tx.u.err.code == PROTO_E_QUOTA)
+				c->p->blocked = true;
+			if (tx.tag == PROTO_QCONT)
+				c->p->blocked = false;
 			continue;
 		}
 		if (tx.tag != PROTO_MSG)
@@ -245,9 +253,10 @@ drive(struct bpair *ps, int n, uint64_t ms, uint64_t max_deliveries)
 			if (!(pf[k].revents & (POLLIN | POLLERR | POLLHUP)))
 				continue;
 			for (;;) {
-				if (transport_on_readable(bc[k]->t, &ev,
-				    &blk) != 0) {
-					fprintf(stderr, "bench: relay closed "
+				if (transport_on_readable(
+				        bc[k]->t, &ev, &blk) != 0) {
+					fprintf(stderr,
+					    "bench: relay closed "
 					    "a connection\n");
 					exit(1);
 				}
@@ -462,6 +471,7 @@ struct mq {
 	struct mosquitto *pub, *sub;
 	char topic[32];
 	int inflight;
+	bool blocked; /* got QUOTA: wait for QCONT, as a client must */
 	uint64_t delivered;
 	pthread_mutex_t lock;
 	bool go;
@@ -474,8 +484,8 @@ mq_publish_more(struct mq *m)
 {
 	while (m->go && m->inflight < WINDOW) {
 		m->inflight++;
-		if (mosquitto_publish(m->pub, NULL, m->topic, (int)mq_len,
-		    body, 1, false) != MOSQ_ERR_SUCCESS) {
+		if (mosquitto_publish(m->pub, NULL, m->topic, (int)mq_len, body,
+		        1, false) != MOSQ_ERR_SUCCESS) {
 			m->inflight--;
 			break;
 		}
@@ -496,8 +506,8 @@ mq_on_publish(struct mosquitto *mosq, void *ud, int mid)
 }
 
 static void
-mq_on_message(struct mosquitto *mosq, void *ud,
-    const struct mosquitto_message *msg)
+mq_on_message(
+    struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg)
 {
 	struct mq *m = ud;
 
@@ -523,7 +533,8 @@ mosquitto_start(const char *dir, int *port)
 	getsockname(fd, (struct sockaddr *)&sin, &sl);
 	*port = ntohs(sin.sin_port);
 	close(fd);
-	xasprintf(&text, "listener %d 127.0.0.1\nallow_anonymous true\n"
+	xasprintf(&text,
+	    "listener %d 127.0.0.1\nallow_anonymous true\n"
 	    "max_inflight_messages %d\nmax_queued_messages 10000\n",
 	    *port, WINDOW * 4);
 	file_write_atomic(conf, text, strlen(text), 0600);
@@ -612,13 +623,13 @@ mosquitto_rate(int port, int n, size_t len)
 int
 main(void)
 {
-	static const char *const nofsync[] = { "--no-fsync", NULL };
-	static const char *const many[] = { "--max-conns", "20000", NULL };
+	static const char *const nofsync[] = {"--no-fsync", NULL};
+	static const char *const many[] = {"--max-conns", "20000", NULL};
 	struct rf_relay r, r2;
 	struct rlimit rl;
-	double rtt, mbps, fs, rate[2][2], mrate[2] = { -1, -1 }, p50, p99;
+	double rtt, mbps, fs, rate[2][2], mrate[2] = {-1, -1}, p50, p99;
 	double np50, np99, mem;
-	static const size_t sizes[2] = { 256, NOID_MSG_MAX };
+	static const size_t sizes[2] = {256, NOID_MSG_MAX};
 	int i, mport;
 	pid_t mpid;
 
