@@ -66,14 +66,14 @@ noise_dh(uint8_t out[NOISE_KEY_LEN], const uint8_t priv[NOISE_KEY_LEN],
 	return 0;
 }
 
-/* HMAC-SHA256 over the concatenation of two inputs. */
-static void
-noise_hmac(uint8_t out[NOISE_HASH_LEN], const uint8_t key[NOISE_HASH_LEN],
+/* HMAC-SHA256(key, a || b). */
+void
+noise_hmac(uint8_t out[NOISE_HASH_LEN], const uint8_t *key, size_t keylen,
     const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	crypto_auth_hmacsha256_state st;
 
-	crypto_auth_hmacsha256_init(&st, key, NOISE_HASH_LEN);
+	crypto_auth_hmacsha256_init(&st, key, keylen);
 	if (alen != 0)
 		crypto_auth_hmacsha256_update(&st, a, alen);
 	if (blen != 0)
@@ -90,9 +90,9 @@ noise_hkdf2(const uint8_t ck[NOISE_HASH_LEN], const uint8_t *ikm,
 	uint8_t temp[NOISE_HASH_LEN], one = 0x01, two = 0x02;
 	uint8_t t1[NOISE_HASH_LEN];
 
-	noise_hmac(temp, ck, ikm, ikm_len, NULL, 0);
-	noise_hmac(t1, temp, &one, 1, NULL, 0);
-	noise_hmac(o2, temp, t1, sizeof t1, &two, 1);
+	noise_hmac(temp, ck, NOISE_HASH_LEN, ikm, ikm_len, NULL, 0);
+	noise_hmac(t1, temp, NOISE_HASH_LEN, &one, 1, NULL, 0);
+	noise_hmac(o2, temp, NOISE_HASH_LEN, t1, sizeof t1, &two, 1);
 	memcpy(o1, t1, sizeof t1);
 	sodium_memzero(temp, sizeof temp);
 	sodium_memzero(t1, sizeof t1);

@@ -40,6 +40,10 @@ void noise_keypair(uint8_t priv[NOISE_KEY_LEN], uint8_t pub[NOISE_KEY_LEN]);
 int noise_dh(uint8_t out[NOISE_KEY_LEN], const uint8_t priv[NOISE_KEY_LEN],
     const uint8_t pub[NOISE_KEY_LEN]);
 
+/* HMAC-SHA256(key, a || b); b may be empty. */
+void noise_hmac(uint8_t out[NOISE_HASH_LEN], const uint8_t *key, size_t keylen,
+    const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
 /*
  * Start an NK handshake as initiator, knowing the responder's static
  * public key rs.  The prologue is mixed into the hash; both sides must

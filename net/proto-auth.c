@@ -15,22 +15,6 @@
 #include "base.h"
 #include "noise.h"
 
-/* HMAC-SHA256 over one or two parts with an arbitrary-length key. */
-static void
-proto_hmac(uint8_t out[32], const uint8_t *key, size_t keylen, const uint8_t *a,
-    size_t alen, const uint8_t *b, size_t blen)
-{
-	crypto_auth_hmacsha256_state st;
-
-	crypto_auth_hmacsha256_init(&st, key, keylen);
-	if (alen != 0)
-		crypto_auth_hmacsha256_update(&st, a, alen);
-	if (blen != 0)
-		crypto_auth_hmacsha256_update(&st, b, blen);
-	crypto_auth_hmacsha256_final(&st, out);
-	sodium_memzero(&st, sizeof st);
-}
-
 /* k = HKDF-SHA256(ikm = DH, salt = session id, info) per RFC 5869. */
 int
 proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
@@ -42,10 +26,10 @@ proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
 
 	if ((error = noise_dh(dh, my_priv, their_pub)) != 0)
 		return error;
-	proto_hmac(
+	noise_hmac(
 	    prk, session_id, NOID_SESSION_ID_LEN, dh, sizeof dh, NULL, 0);
 	/* T(1) = HMAC(PRK, info || 0x01); one block is all we need. */
-	proto_hmac(k, prk, sizeof prk, info, sizeof info - 1, NULL, 0);
+	noise_hmac(k, prk, sizeof prk, info, sizeof info - 1, NULL, 0);
 	sodium_memzero(dh, sizeof dh);
 	sodium_memzero(prk, sizeof prk);
 	return 0;
@@ -67,7 +51,7 @@ void
 proto_auth_mac(uint8_t mac[NOID_MAC_LEN], const uint8_t k[32],
     const uint8_t session_id[32], const uint8_t *signed_part, size_t len)
 {
-	proto_hmac(
+	noise_hmac(
 	    mac, k, 32, session_id, NOID_SESSION_ID_LEN, signed_part, len);
 }
 

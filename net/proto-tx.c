@@ -325,6 +325,12 @@ proto_tx_decode(
 	if (tx->auth_kind == PROTO_AUTH_MAC) {
 		reader_bytes(&r, tx->auth_pub, NOID_KEY_LEN);
 		reader_bytes(&r, tx->mac, NOID_MAC_LEN);
+		/*
+		 * X25519 ignores the top bit, so only the canonical form is
+		 * accepted: one key, one hash, one encoding.
+		 */
+		if (r.err == 0 && (tx->auth_pub[NOID_KEY_LEN - 1] & 0x80) != 0)
+			return NOID_ERR_PROTO;
 	}
 	tx->signed_part = p + r.off;
 	if (reader_u64(&r, &tx->corr_id) != 0)
