@@ -34,7 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rf_relay_cleanup(&relay);
+	cr_assert_eq(rf_relay_cleanup(&relay), 0, "relay did not stop cleanly");
 }
 
 TestSuite(relay_bad, .init = setup, .fini = teardown, .timeout = 120);

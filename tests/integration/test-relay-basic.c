@@ -23,7 +23,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rf_relay_cleanup(&relay);
+	cr_assert_eq(rf_relay_cleanup(&relay), 0, "relay did not stop cleanly");
 }
 
 TestSuite(relay_basic, .init = setup, .fini = teardown, .timeout = 60);
@@ -308,4 +308,31 @@ Test(relay_basic, two_relays_restart_with_pending)
 	rf_close(a);
 	rf_close(b);
 	rf_relay_cleanup(&second);
+}
+
+Test(relay_basic, qr_code_decodes_to_the_printed_address)
+{
+	char *cmd, line[256], *out = NULL;
+	FILE *f;
+
+	/* The shared decoder sits beside the clone (../shared/tools), or
+	 * beside the worktrees' folder. */
+	xasprintf(&cmd,
+	    "t='%s/../shared/tools/qr-from-screen'; [ -x \"$t\" ] || "
+	    "t='%s/../../shared/tools/qr-from-screen'; "
+	    "d=$(mktemp -d) && timeout 2 '%s/noid-relay' --data-dir \"$d\" "
+	    "--listen 127.0.0.1:0 --qr > \"$d/out\" 2>/dev/null; "
+	    "head -1 \"$d/out\"; tail -n +2 \"$d/out\" | \"$t\"; "
+	    "rm -rf \"$d\"",
+	    NOID_SRC_DIR, NOID_SRC_DIR, NOID_BUILD_DIR);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof line, f), "no address line");
+	out = xstrdup(line);
+	cr_assert_not_null(fgets(line, sizeof line, f), "QR did not decode");
+	pclose(f);
+	cr_assert_eq(strncmp(out, "noid://", 7), 0);
+	cr_assert_str_eq(line, out);
+	free(out);
+	free(cmd);
 }

@@ -158,20 +158,29 @@ rf_relay_stop(struct rf_relay *r, int sig)
 	return status;
 }
 
-/* Stop if running and remove the data dir. */
-void
+/* Stop gracefully if running, remove the data dir; the exit status. */
+int
 rf_relay_cleanup(struct rf_relay *r)
 {
 	char *cmd;
+	int status = 0;
 
-	if (r->pid > 0)
-		rf_relay_stop(r, SIGKILL);
+	if (r->pid > 0) {
+		status = rf_relay_stop(r, SIGTERM);
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	}
 	if (r->dir[0] != '\0') {
-		xasprintf(&cmd, "rm -rf '%s'", r->dir);
+		/* Show what the relay said (ASan reports) when it failed. */
+		if (status != 0)
+			xasprintf(&cmd, "cat '%s/stderr.log' >&2; rm -rf '%s'",
+			    r->dir, r->dir);
+		else
+			xasprintf(&cmd, "rm -rf '%s'", r->dir);
 		(void)!system(cmd);
 		free(cmd);
 		r->dir[0] = '\0';
 	}
+	return status;
 }
 
 /* Raw TCP connection to 127.0.0.1:port. */

@@ -37,8 +37,12 @@ int rf_relay_start(struct rf_relay *r, const char *const *extra);
 /* Send sig and wait for the relay; returns its wait status. */
 int rf_relay_stop(struct rf_relay *r, int sig);
 
-/* Stop (SIGKILL) if running and remove the data dir. */
-void rf_relay_cleanup(struct rf_relay *r);
+/*
+ * Stop with SIGTERM if running and remove the data dir.  Returns the
+ * relay's exit status (0 after a clean stop; non-zero for a leak under
+ * ASan, whose report is copied to stderr).
+ */
+int rf_relay_cleanup(struct rf_relay *r);
 
 /* A connection: transport on a socketpair, proxied to TCP. */
 struct rf_conn {
