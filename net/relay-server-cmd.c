@@ -3,9 +3,9 @@
  *
  * Authorization: the command carries auth_pub and a MAC keyed by
  * X25519(session auth secret, auth_pub) bound to the session id.  The
- * derived key is cached per connection so the hot path costs one HMAC.
- * A missing queue is checked against a dummy hash after the same DH and
- * MAC work, and answers the same ERR AUTH as a wrong key.
+ * derived key is cached per connection so the hot path costs one keyed
+ * BLAKE2b.  A missing queue is checked against a dummy hash after the
+ * same DH and MAC work, and answers the same ERR AUTH as a wrong key.
  */
 #include "relay-server-int.h"
 
