@@ -281,6 +281,7 @@ rf_close(struct rf_conn *c)
 	if (c == NULL)
 		return;
 	transport_free(c->t);
+	buf_free(&c->stash);
 	if (c->sp > 0)
 		close(c->sp);
 	if (c->tcp >= 0)
@@ -386,9 +387,31 @@ rf_msg1(const uint8_t *pub, uint8_t out[TRANSPORT_HS_MSG])
 	return rc;
 }
 
-/* Next transmission from the relay. */
+static int rf_recv_wire(struct rf_conn *c, struct proto_tx *tx, int timeout_ms);
+
+/* Next transmission from the relay: stashed pushes first. */
 int
 rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
+{
+	size_t len;
+
+	if (c->stash_off < c->stash.len) {
+		len = be16_get(c->stash.data + c->stash_off);
+		memcpy(c->cur, c->stash.data + c->stash_off + 2, len);
+		c->stash_off += 2 + len;
+		if (c->stash_off == c->stash.len) {
+			buf_reset(&c->stash);
+			c->stash_off = 0;
+		}
+		memset(tx, 0, sizeof *tx);
+		return proto_tx_decode(c->cur, len, PROTO_DIR_RESP, tx);
+	}
+	return rf_recv_wire(c, tx, timeout_ms);
+}
+
+/* Next transmission off the wire (not the stash). */
+static int
+rf_recv_wire(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
 {
 	enum transport_event ev;
 	uint8_t frame[NOID_BLOCK];
@@ -401,8 +424,11 @@ rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
 			rc = proto_block_next(&c->it, &p, &len);
 			if (rc == 0) {
 				memset(tx, 0, sizeof *tx);
-				return proto_tx_decode(
-				    p, len, PROTO_DIR_RESP, tx);
+				rc =
+				    proto_tx_decode(p, len, PROTO_DIR_RESP, tx);
+				c->last = p;
+				c->last_len = len;
+				return rc;
 			}
 			c->have_block = false;
 			if (rc != NOID_ERR_NOENT)
@@ -435,9 +461,17 @@ rf_recv_corr(
 {
 	int rc;
 
-	while ((rc = rf_recv(c, tx, timeout_ms)) == 0)
+	if (corr == 0)
+		return rf_recv(c, tx, timeout_ms);
+	while ((rc = rf_recv_wire(c, tx, timeout_ms)) == 0) {
 		if (tx->corr_id == corr)
 			return 0;
+		if (tx->corr_id == 0) {
+			be16_put(buf_append_space(&c->stash, 2),
+			    (uint16_t)c->last_len);
+			buf_put(&c->stash, c->last, c->last_len);
+		}
+	}
 	return rc;
 }
 

@@ -53,6 +53,13 @@ struct rf_conn {
 	struct proto_block_iter it;
 	bool have_block;
 	uint64_t next_corr;
+	/* Pushes that arrived while rf_recv_corr waited for a reply (the
+	 * relay may push before it replies): u16 len | transmission. */
+	struct buf stash;
+	size_t stash_off;
+	uint8_t cur[NOID_TX_MAX]; /* the stashed push rf_recv returned */
+	const uint8_t *last; /* raw bytes of the last one off the wire */
+	size_t last_len;
 };
 
 /* A client auth or DH key pair. */
@@ -112,7 +119,8 @@ int rf_write_raw(struct rf_conn *c, const void *p, size_t len);
  */
 int rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms);
 
-/* Receive until a transmission with this corr_id (others dropped). */
+/* Receive until a transmission with this corr_id: other replies are
+ * dropped, pushes (corr_id 0) kept for the next rf_recv. */
 int rf_recv_corr(
     struct rf_conn *c, uint64_t corr, struct proto_tx *tx, int timeout_ms);
 
