@@ -47,6 +47,21 @@ expect_msg(
 	memcpy(id, tx.u.msg.msg_id, NOID_ID_LEN);
 }
 
+/* Stop the relay with sig, start it again: q has nothing pending. */
+static void
+expect_empty_after_restart(const struct rf_queue *q, int sig)
+{
+	struct rf_conn *c;
+	struct proto_tx r;
+
+	rf_relay_stop(&relay, sig);
+	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_cmd(c, PROTO_GET, q->rid, &q->rkey, &r), PROTO_ERR);
+	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
+	rf_close(c);
+}
+
 Test(relay_basic, address_is_stable_across_restarts)
 {
 	uint8_t pub[32];
@@ -169,11 +184,8 @@ restart_with_pending(int sig)
 	rf_close(c);
 
 	/* Acks are durable too: after another restart nothing returns. */
-	rf_relay_stop(&relay, sig);
-	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	expect_empty_after_restart(&q, sig);
 	cr_assert_eq(rf_connect(&relay, &c), 0);
-	cr_assert_eq(rf_cmd(c, PROTO_GET, q.rid, &q.rkey, &r), PROTO_ERR);
-	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
 	/* The sender key survived too. */
 	cr_assert_eq(rf_send_msg(c, &q, false, "u", 1, &r), PROTO_ERR);
 	cr_assert_eq(rf_send_msg(c, &q, true, "s", 1, &r), PROTO_OK);
@@ -354,12 +366,7 @@ Test(relay_basic, push_precedes_the_durable_ok)
 	cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
 	cr_assert_eq(rf_secure(c, &q), 0);
 	cr_assert_eq(rf_cmd(c, PROTO_SUB, q.rid, &q.rkey, &r), PROTO_OK);
-	memset(&tx, 0, sizeof tx);
-	tx.tag = PROTO_SEND;
-	tx.entity_len = NOID_ID_LEN;
-	memcpy(tx.entity, q.sid, NOID_ID_LEN);
-	tx.u.send.body = (const uint8_t *)"early";
-	tx.u.send.body_len = 5;
+	rf_send_init(&tx, &q, "early", 5);
 	cr_assert_eq(rf_send(c, &tx, &q.skey), 0);
 	cr_assert_eq(rf_recv(c, &r, 5000), 0);
 	cr_assert_eq(r.tag, PROTO_MSG, "got %s first", proto_tag_name(r.tag));
@@ -370,11 +377,5 @@ Test(relay_basic, push_precedes_the_durable_ok)
 	cr_assert_eq(r.corr_id, tx.corr_id);
 	cr_assert_eq(rf_ack(c, &q, id, &r), PROTO_OK);
 	rf_close(c);
-
-	rf_relay_stop(&relay, SIGKILL);
-	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
-	cr_assert_eq(rf_connect(&relay, &c), 0);
-	cr_assert_eq(rf_cmd(c, PROTO_GET, q.rid, &q.rkey, &r), PROTO_ERR);
-	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
-	rf_close(c);
+	expect_empty_after_restart(&q, SIGKILL);
 }

@@ -566,6 +566,19 @@ rf_secure(struct rf_conn *c, struct rf_queue *q)
 	return r.tag == PROTO_OK ? 0 : NOID_ERR_PROTO;
 }
 
+/* Fill tx as a SEND. */
+void
+rf_send_init(
+    struct proto_tx *tx, const struct rf_queue *q, const void *body, size_t len)
+{
+	memset(tx, 0, sizeof *tx);
+	tx->tag = PROTO_SEND;
+	tx->entity_len = NOID_ID_LEN;
+	memcpy(tx->entity, q->sid, NOID_ID_LEN);
+	tx->u.send.body = body;
+	tx->u.send.body_len = len;
+}
+
 /* Send a message to q. */
 int
 rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
@@ -574,12 +587,7 @@ rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
 	struct proto_tx tx;
 	int rc;
 
-	memset(&tx, 0, sizeof tx);
-	tx.tag = PROTO_SEND;
-	tx.entity_len = NOID_ID_LEN;
-	memcpy(tx.entity, q->sid, NOID_ID_LEN);
-	tx.u.send.body = body;
-	tx.u.send.body_len = len;
+	rf_send_init(&tx, q, body, len);
 	if ((rc = rf_send(c, &tx, secured ? &q->skey : NULL)) != 0)
 		return rc;
 	if ((rc = rf_recv_corr(c, tx.corr_id, reply, 5000)) != 0)

@@ -132,6 +132,9 @@ int rf_cmd(struct rf_conn *c, uint8_t tag, const uint8_t *entity,
     const struct rf_key *key, struct proto_tx *reply);
 int rf_new_queue(struct rf_conn *c, const char *access_key, struct rf_queue *q);
 int rf_secure(struct rf_conn *c, struct rf_queue *q);
+/* Fill tx as a SEND of body to q (corr_id 0: rf_send assigns one). */
+void rf_send_init(struct proto_tx *tx, const struct rf_queue *q,
+    const void *body, size_t len);
 int rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
     const void *body, size_t len, struct proto_tx *reply);
 int rf_ack(struct rf_conn *c, const struct rf_queue *q, const uint8_t *msg_id,
