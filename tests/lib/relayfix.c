@@ -1,5 +1,6 @@
 /*
- * relayfix: relay processes and proxied client connections for tests.
+ * relayfix: wire-level client connections for tests (relay processes
+ * come from testrelay).
  */
 #include "relayfix.h"
 
@@ -16,8 +17,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define RF_START_MS 15000
 
 /* Read exactly n bytes from fd within timeout_ms; 0, TIMEOUT or CLOSED. */
 static int
@@ -65,121 +64,68 @@ write_full(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Parse "noid://KEY@127.0.0.1:PORT". */
-static int
-parse_addr(struct rf_relay *r)
+/* Copy what tests read off the testrelay into r. */
+static void
+rf_relay_fill(struct rf_relay *r)
 {
-	char key[64], *at, *colon;
-	size_t klen, outlen;
+	const struct relay_addr *a = testrelay_addr(r->tr);
 
-	if (strncmp(r->addr, "noid://", 7) != 0 ||
-	    (at = strchr(r->addr, '@')) == NULL ||
-	    (colon = strrchr(at, ':')) == NULL)
-		return NOID_ERR_INVAL;
-	klen = (size_t)(at - r->addr - 7);
-	if (klen >= sizeof key)
-		return NOID_ERR_INVAL;
-	memcpy(key, r->addr + 7, klen);
-	key[klen] = '\0';
-	if (b64url_decode(key, r->pub, 32, &outlen) != 0 || outlen != 32)
-		return NOID_ERR_INVAL;
-	r->port = (uint16_t)atoi(colon + 1);
-	return r->port != 0 ? 0 : NOID_ERR_INVAL;
+	r->pid = testrelay_pid(r->tr);
+	snprintf(r->dir, sizeof r->dir, "%s", testrelay_data_dir(r->tr));
+	memcpy(r->pub, a->key, sizeof r->pub);
+	r->port = a->port;
+	snprintf(r->addr, sizeof r->addr, "%s", testrelay_address(r->tr));
 }
 
-/* Start a relay. */
+/* Start a relay, or start the stopped one again. */
 int
 rf_relay_start(struct rf_relay *r, const char *const *extra)
 {
-	const char *argv[48];
-	char *log;
-	size_t n = 0, i, len = 0;
-	int pfd[2], fd;
-	uint8_t ch;
+	int rc;
 
-	if (r->dir[0] == '\0') {
-		snprintf(r->dir, sizeof r->dir, "/tmp/noid-relay-test-XXXXXX");
-		if (mkdtemp(r->dir) == NULL)
+	if (r->tr == NULL) {
+		if ((r->tr = testrelay_start(extra)) == NULL)
 			return NOID_ERR_IO;
-	}
-	argv[n++] = NOID_BUILD_DIR "/noid-relay";
-	argv[n++] = "--data-dir";
-	argv[n++] = r->dir;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	for (i = 0; extra != NULL && extra[i] != NULL && n < 46; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	if (pipe(pfd) != 0)
-		return NOID_ERR_IO;
-	log = path_join(r->dir, "stderr.log");
-	r->pid = fork();
-	if (r->pid == 0) {
-		dup2(pfd[1], 1);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
-		close(pfd[0]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	free(log);
-	close(pfd[1]);
-	r->out_fd = pfd[0];
-	if (r->pid < 0)
-		return NOID_ERR_IO;
-	/* The first line is the address. */
-	for (;;) {
-		if (read_full(r->out_fd, &ch, 1, RF_START_MS) != 0)
-			return NOID_ERR_IO;
-		if (ch == '\n')
-			break;
-		if (len + 1 >= sizeof r->addr)
-			return NOID_ERR_INVAL;
-		r->addr[len++] = (char)ch;
-	}
-	r->addr[len] = '\0';
-	return parse_addr(r);
+	} else if ((rc = testrelay_restart(r->tr)) != 0)
+		return rc;
+	rf_relay_fill(r);
+	return 0;
 }
 
 /* Send sig and wait for the relay. */
 int
 rf_relay_stop(struct rf_relay *r, int sig)
 {
-	int status = -1;
-
-	if (r->pid <= 0)
+	if (r->tr == NULL || r->pid <= 0)
 		return -1;
-	kill(r->pid, sig);
-	waitpid(r->pid, &status, 0);
 	r->pid = 0;
-	close(r->out_fd);
-	r->out_fd = -1;
-	return status;
+	return testrelay_stop(r->tr, sig);
 }
 
-/* Stop gracefully if running, remove the data dir; the exit status. */
+/* Stop gracefully if running, remove the temp dir; the exit status. */
 int
 rf_relay_cleanup(struct rf_relay *r)
 {
-	char *cmd;
+	char *log;
+	uint8_t *text;
+	size_t len;
 	int status = 0;
 
+	if (r->tr == NULL)
+		return 0;
 	if (r->pid > 0) {
 		status = rf_relay_stop(r, SIGTERM);
 		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 	}
-	if (r->dir[0] != '\0') {
-		/* Show what the relay said (ASan reports) when it failed. */
-		if (status != 0)
-			xasprintf(&cmd, "cat '%s/stderr.log' >&2; rm -rf '%s'",
-			    r->dir, r->dir);
-		else
-			xasprintf(&cmd, "rm -rf '%s'", r->dir);
-		(void)!system(cmd);
-		free(cmd);
-		r->dir[0] = '\0';
+	/* Show what the relay said (ASan reports) when it failed. */
+	log = path_join(testrelay_dir(r->tr), "relay.log");
+	if (status != 0 && file_read_all(log, 1 << 20, &text, &len) == 0) {
+		fprintf(stderr, "%.*s", (int)len, (const char *)text);
+		free(text);
 	}
+	free(log);
+	testrelay_free(r->tr);
+	r->tr = NULL;
 	return status;
 }
 
