@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "relay-journal.h"
+#include "relay-queue.h"
 #include "relayfix.h"
 
 #define WINDOW 16
@@ -331,6 +333,99 @@ relay_latency(const struct rf_relay *r, double *p50, double *p99)
 	pairs_free(ps, 1);
 }
 
+/* Median of n microsecond samples (sorts them). */
+static double
+median_us(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	return (double)v[n / 2];
+}
+
+/*
+ * ERR AUTH timing: a SEND and a SUB with a wrong key on an existing
+ * queue beside the same on a missing queue, alternated, medians (us).
+ */
+static void
+auth_timing(const struct rf_relay *r, double med[2][2])
+{
+	enum { N = 2000 };
+	static uint64_t t[2][2][N];
+	struct rf_conn *c;
+	struct rf_queue q, wrong[2];
+	struct rf_key bad;
+	struct proto_tx reply;
+	uint64_t t0;
+	int i, k, rc;
+
+	if (rf_connect(r, &c) != 0 || rf_new_queue(c, NULL, &q) != 0 ||
+	    rf_secure(c, &q) != 0)
+		abort();
+	rf_keygen(&bad);
+	wrong[0] = q; /* existing queue, wrong keys */
+	wrong[0].skey = bad;
+	wrong[1] = wrong[0]; /* missing queue */
+	randombytes_buf(wrong[1].rid, NOID_ID_LEN);
+	randombytes_buf(wrong[1].sid, NOID_ID_LEN);
+	for (i = 0; i < N; i++) {
+		for (k = 0; k < 2; k++) {
+			t0 = clock_mono_us();
+			rc = rf_send_msg(c, &wrong[k], true, "x", 1, &reply);
+			t[0][k][i] = clock_mono_us() - t0;
+			if (rc != PROTO_ERR || reply.u.err.code != PROTO_E_AUTH)
+				abort();
+			t0 = clock_mono_us();
+			rc = rf_cmd(c, PROTO_SUB, wrong[k].rid, &bad, &reply);
+			t[1][k][i] = clock_mono_us() - t0;
+			if (rc != PROTO_ERR || reply.u.err.code != PROTO_E_AUTH)
+				abort();
+		}
+	}
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < 2; k++)
+			med[i][k] = median_us(t[i][k], N);
+	rf_close(c);
+}
+
+/*
+ * The loop stalls while the journal is compacted (only past 64 MiB and
+ * twice the live data): time one compaction with mb MiB of live
+ * 16000-byte messages, fsync on, in dir.
+ */
+static double
+compaction_ms(const char *dir, int mb)
+{
+	struct relay_queues *qs = relay_queue_set_new(1 << 20, 3600000);
+	struct relay_journal_info info;
+	struct relay_journal *j;
+	struct relay_queue *q;
+	struct relay_msg *m;
+	uint8_t h[32] = {0};
+	char *jd = path_join(dir, "compact");
+	uint64_t t0;
+	int i, n = mb * 65536 / 1000;
+
+	if (dir_make_private(jd) != 0 ||
+	    relay_journal_open(jd, true, 0, qs, &j, &info) != 0)
+		abort();
+	q = relay_queue_create(qs, h, h);
+	relay_journal_queue_new(j, q);
+	for (i = 0; i < n; i++) {
+		relay_queue_msg_add(
+		    qs, q, NULL, clock_wall_ms(), 0, body, NOID_MSG_MAX, &m);
+		relay_journal_msg_add(j, q, m);
+	}
+	if (relay_journal_commit(j) != 0)
+		abort();
+	t0 = clock_mono_us();
+	if (relay_journal_compact(j, qs) != 0)
+		abort();
+	t0 = clock_mono_us() - t0;
+	relay_journal_close(j);
+	relay_queue_set_free(qs);
+	free(jd);
+	return (double)t0 / 1000.0;
+}
+
 /* Resident set size of pid in KiB. */
 static long
 rss_kib(pid_t pid)
@@ -620,15 +715,35 @@ mosquitto_rate(int port, int n, size_t len)
 	return (double)total * 1000.0 / (double)t0;
 }
 
+/* "bench-relay PAIRS SIZE": only that relay rate, for profiling. */
+static int
+rate_only(const char *pairs, const char *size)
+{
+	struct rf_relay r;
+	int n = atoi(pairs);
+	size_t len = (size_t)atol(size);
+
+	if (n < 1 || n > 1000 || len < 1 || len > NOID_MSG_MAX)
+		return 2;
+	memset(&r, 0, sizeof r);
+	if (rf_relay_start(&r, NULL) != 0)
+		return 1;
+	printf("relay pid %d\n", (int)r.pid);
+	fflush(stdout);
+	printf("relay durable, %zu B, %d pairs: %.0f deliveries/s\n", len, n,
+	    relay_rate(&r, n, len));
+	return rf_relay_cleanup(&r) == 0 ? 0 : 1;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const char *const nofsync[] = {"--no-fsync", NULL};
 	static const char *const many[] = {"--max-conns", "20000", NULL};
 	struct rf_relay r, r2;
 	struct rlimit rl;
 	double rtt, mbps, fs, rate[2][2], mrate[2] = {-1, -1}, p50, p99;
-	double np50, np99, mem;
+	double np50, np99, mem, med[2][2];
 	static const size_t sizes[2] = {256, NOID_MSG_MAX};
 	int i, mport;
 	pid_t mpid;
@@ -637,6 +752,8 @@ main(void)
 	if (sodium_init() < 0)
 		return 1;
 	randombytes_buf(body, sizeof body);
+	if (argc == 3)
+		return rate_only(argv[1], argv[2]);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -671,6 +788,16 @@ main(void)
 	printf("target: 64 pairs 16000 B >= mosquitto QoS1: %s (%.0f vs "
 	       "%.0f)\n",
 	    rate[1][1] >= mrate[1] ? "met" : "MISSED", rate[1][1], mrate[1]);
+	auth_timing(&r, med);
+	printf("journal compaction stall (snapshot, fdatasync, rename, "
+	       "directory fsync): %.0f ms with 16 MiB live, %.0f ms with "
+	       "64 MiB live\n",
+	    compaction_ms(r.dir, 16), compaction_ms(r.dir, 64));
+	printf("ERR AUTH timing, median of 2000 (round trip through the "
+	       "test proxy): SEND wrong key: existing queue %.0f us, "
+	       "missing queue %.0f us; SUB wrong key: existing %.0f us, "
+	       "missing %.0f us\n",
+	    med[0][0], med[0][1], med[1][0], med[1][1]);
 	rf_relay_cleanup(&r);
 
 	memset(&r2, 0, sizeof r2);
