@@ -374,7 +374,12 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 	listen_resume(s);
 }
 
-/* Mark c for closing once its output is written. */
+/*
+ * Mark c for closing once its output is written.  c stays on whatever
+ * ready list holds it: pass() may be walking that list, and the walk
+ * unlinks each entry itself (conn_read skips closing ones); conn_free
+ * unlinks what is left.
+ */
 void
 rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 {
@@ -384,7 +389,6 @@ rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 	c->deadline_base = clock_mono_ms();
 	rs_list_del(&c->timeline);
 	rs_list_add_tail(&s->closing, &c->timeline);
-	rs_list_del(&c->ready);
 }
 
 /* Drop c at the end of this pass without writing what it has pending. */
@@ -542,7 +546,8 @@ on_accept(struct relay_server *s, int lfd)
 	}
 }
 
-/* Read and run what c has, a few blocks at a time for fairness. */
+/* Read and run what c has, a few blocks at a time for fairness.  Takes
+ * c off any ready list first. */
 static void
 conn_read(struct relay_server *s, struct rs_conn *c)
 {
@@ -780,23 +785,26 @@ fail:
 static void
 pass(struct relay_server *s, struct epoll_event *evs, int n)
 {
-	struct rs_link *l, *next, ready;
+	struct rs_link ready;
 	struct rs_conn *c;
 	uint64_t now;
 	size_t k;
 	int i, fd;
 
-	/* Blocks left unread last pass go first, then the new events. */
+	/*
+	 * Blocks left unread last pass go first, then the new events.
+	 * The walk always takes the head (conn_read unlinks it): a
+	 * command may close any other connection, so no saved pointer
+	 * into the list is safe.
+	 */
 	rs_list_init(&ready);
 	if (!rs_list_empty(&s->ready)) {
 		ready = s->ready;
 		ready.next->prev = &ready;
 		ready.prev->next = &ready;
 		rs_list_init(&s->ready);
-		for (l = ready.next; l != &ready; l = next) {
-			next = l->next;
-			conn_read(s, CONN_OF(l, ready));
-		}
+		while (!rs_list_empty(&ready))
+			conn_read(s, CONN_OF(ready.next, ready));
 	}
 	for (i = 0; i < n; i++) {
 		fd = evs[i].data.fd;
