@@ -217,9 +217,26 @@ db_col_blobdup(sqlite3_stmt *s, int i, size_t *len)
 }
 
 /*
+ * Make an empty database file with mode 0600 (SQLite would use 0644
+ * less the umask); its WAL and journals copy the database file's mode.
+ */
+static int
+db_create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : NOID_ERR_IO;
+	close(fd);
+	return 0;
+}
+
+/*
  * Open the database file, through the encrypting VFS when named (a page
  * 1 that does not decrypt is damage: the key file already proved the
- * password).
+ * password).  Exclusive locking, set before the first read: one process
+ * owns a data dir, and the WAL index then lives in heap memory, so no
+ * -shm file (page numbers, a checksum over plaintext) reaches the disk.
  */
 int
 db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
@@ -228,13 +245,17 @@ db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
+	*out = NULL;
+	if (create && (rc = db_create_private(path)) != 0)
+		return rc;
 	if (vfs_name != NULL) {
-		rc = vfs_enc_open(path, vfs_name, create, out);
+		rc = vfs_enc_open(path, vfs_name, VFS_ENC_EXCLUSIVE, out);
 		return rc == NOID_ERR_CRYPTO ? NOID_ERR_CORRUPT : rc;
 	}
-	if (create)
-		oflags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, out, oflags, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    *out, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(*out);
 		*out = NULL;

@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -213,8 +214,11 @@ Test(fault, canary_strings_never_reach_the_disk)
 		    0);
 	}
 	assert_no_canary(dir, "while open (WAL)");
+	cr_assert(test_file_exists(dir, "noid.db-wal"));
+	cr_assert_not(test_file_exists(dir, "noid.db-shm"), "a -shm file");
 	store_close(st);
 	assert_no_canary(dir, "after close");
+	cr_assert_not(test_file_exists(dir, "noid.db-shm"));
 	cr_assert_eq(store_open(dir, TEST_PW, STORE_FAST_KDF, &st), 0);
 	for (i = 0; i < 20; i++)
 		cr_assert_eq(store_msg_delete(st, profile, ids[i]), 0);
@@ -332,4 +336,47 @@ Test(fault, kill_9_at_random_points, .timeout = 600)
 	}
 	cr_assert_gt(committed, 0);
 	fixture_close(&f);
+}
+
+/* The permission bits of dir/name. */
+static unsigned
+file_mode(const char *dir, const char *name)
+{
+	char *path = path_join(dir, name);
+	struct stat sb;
+
+	cr_assert_eq(stat(path, &sb), 0, "%s", name);
+	free(path);
+	return (unsigned)(sb.st_mode & 07777);
+}
+
+Test(fault, files_are_private_even_with_a_lax_umask)
+{
+	char *dir = test_dir(), *sub = path_join(dir, "data");
+	static const char *const names[] = {
+	    "noid.db", "noid.db-wal", "key", "lock"};
+	struct store *st;
+	uint8_t profile[STORE_ID_LEN];
+	size_t i;
+
+	umask(022);
+	cr_assert_eq(store_open(sub, TEST_PW, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	cr_assert_eq(file_mode(dir, "data"), 0700u);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		cr_assert_eq(file_mode(sub, names[i]), 0600u, "%s is %o",
+		    names[i], file_mode(sub, names[i]));
+	cr_assert_not(test_file_exists(sub, "noid.db-shm"));
+	store_close(st);
+	/* A plain store (tests, benchmarks) is private too. */
+	test_dir_remove(sub);
+	sub = path_join(dir, "plain");
+	cr_assert_eq(store_open(sub, NULL, TEST_FLAGS | STORE_PLAIN, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	cr_assert_eq(file_mode(sub, "noid.db"), 0600u);
+	cr_assert_eq(file_mode(sub, "noid.db-wal"), 0600u);
+	cr_assert_not(test_file_exists(sub, "noid.db-shm"));
+	store_close(st);
+	test_dir_remove(sub);
+	test_dir_remove(dir);
 }
