@@ -546,7 +546,8 @@ store_schema_latest(void)
 
 /*
  * The model's invariants, each a query counting violations: per-device
- * seqs run 1..n, and every projection row has the op that made it.
+ * seqs run 1..n, every projection row has the op that made it, and a
+ * message's copy of its outbox status agrees with the outbox.
  */
 static const char *const invariants[] = {
     "SELECT count(*) FROM (SELECT min(seq) mi, max(seq) ma, count(*) c"
@@ -570,6 +571,9 @@ static const char *const invariants[] = {
     " AND o.seq = r.seq)",
     "SELECT count(*) FROM ops WHERE length(sig) != 64 OR length(author)"
     " != 16 OR length(target) != 16",
+    "SELECT count(*) FROM messages m WHERE m.status != coalesce((SELECT"
+    " o.status FROM outbox o WHERE o.profile_id = m.profile_id"
+    " AND o.msg_id = m.id), 0)",
 };
 
 /* Run one counting query; a non-zero count is corruption. */
