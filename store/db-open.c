@@ -280,8 +280,9 @@ lock_take(const char *dir, int *fdp)
 		close(fd);
 		return rc;
 	}
+	/* Write, then cut: no truncate to zero and regrow on every open. */
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (pwrite(fd, pid, (size_t)n, 0) != n || ftruncate(fd, n) != 0) {
 		close(fd);
 		return NOID_ERR_IO;
 	}
