@@ -481,7 +481,8 @@ store_close(struct store *st)
 }
 
 int
-store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags)
 {
 	char *path;
 	int rc;
@@ -491,9 +492,16 @@ store_change_password(struct store *st, const char *old_pw, const char *new_pw)
 	if ((rc = password_check(new_pw, 1)) != 0)
 		return rc;
 	path = path_join(st->dir, KEY_NAME);
-	rc = key_change_password(path, old_pw, new_pw);
+	rc = key_change_password(
+	    path, old_pw, new_pw, (flags & STORE_FAST_KDF) != 0);
 	free(path);
 	return rc;
+}
+
+int
+store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+{
+	return store_change_password_flags(st, old_pw, new_pw, 0);
 }
 
 int

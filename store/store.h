@@ -66,6 +66,9 @@ int store_lock_holder(const char *dir, long *pid);
  */
 int store_change_password(
     struct store *st, const char *old_pw, const char *new_pw);
+/* The same; flags STORE_FAST_KDF (tests only): cheap Argon2 parameters. */
+int store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags);
 
 /* Whether the store in dir has a password. */
 int store_has_password(const char *dir, int *yes);

@@ -380,3 +380,47 @@ Test(fault, files_are_private_even_with_a_lax_umask)
 	test_dir_remove(sub);
 	test_dir_remove(dir);
 }
+
+Test(fault, change_password_rewraps_only)
+{
+	char *dir = test_dir(), *keypath = path_join(dir, "key");
+	uint8_t profile[STORE_ID_LEN], db0[32], db1[32], key0[32], key1[32],
+	    *raw = NULL;
+	struct store_profile *p;
+	struct store *st;
+	size_t n, len;
+
+	cr_assert_eq(store_open(dir, NULL, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "before", "d", profile), 0);
+	store_close(st);
+	test_file_hash(dir, "noid.db", db0);
+	test_file_hash(dir, "key", key0);
+
+	/* No password to one: the fast flag holds even without one before. */
+	cr_assert_eq(store_open(dir, NULL, STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(
+	    store_change_password_flags(st, NULL, "fresh pw", STORE_FAST_KDF),
+	    0);
+	store_close(st);
+	test_file_hash(dir, "noid.db", db1);
+	test_file_hash(dir, "key", key1);
+	cr_assert_eq(memcmp(db0, db1, 32), 0, "the database changed");
+	cr_assert_neq(memcmp(key0, key1, 32), 0, "the key file did not");
+	cr_assert_not(test_file_exists(dir, "noid.db-wal"));
+	/* The new wrap uses the minimum Argon2 cost (opslimit at 12). */
+	cr_assert_eq(file_read_all(keypath, 4096, &raw, &len), 0);
+	cr_assert_eq(len, 116);
+	cr_assert_eq(be64_get(raw + 12), crypto_pwhash_OPSLIMIT_MIN);
+	cr_assert_eq(be64_get(raw + 20), crypto_pwhash_MEMLIMIT_MIN);
+	free(raw);
+
+	open_fails(dir, NULL, STORE_FAST_KDF, NOID_ERR_PASSWORD);
+	cr_assert_eq(store_open(dir, "fresh pw", STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(store_profiles_list(st, &p, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(p[0].name, "before");
+	store_profiles_free(p, n);
+	store_close(st);
+	free(keypath);
+	test_dir_remove(dir);
+}
