@@ -424,3 +424,76 @@ Test(fault, change_password_rewraps_only)
 	free(keypath);
 	test_dir_remove(dir);
 }
+
+Test(fault, longest_password_works_one_more_is_refused)
+{
+	char *dir = test_dir(), *pw = xcalloc(1, STORE_PASSWORD_MAX + 2);
+	uint8_t profile[STORE_ID_LEN];
+	struct store *st;
+
+	memset(pw, 'x', STORE_PASSWORD_MAX);
+	pw[17] = 'y';
+	cr_assert_eq(store_open(dir, pw, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	store_close(st);
+	cr_assert_eq(store_open(dir, pw, STORE_FAST_KDF, &st), 0);
+	store_close(st);
+	/* One byte off, or one byte more: refused, nothing changed. */
+	pw[17] = 'x';
+	open_fails(dir, pw, STORE_FAST_KDF, NOID_ERR_PASSWORD);
+	pw[17] = 'y';
+	pw[STORE_PASSWORD_MAX] = 'x';
+	open_fails(dir, pw, STORE_FAST_KDF, NOID_ERR_TOOBIG);
+	free(pw);
+	test_dir_remove(dir);
+}
+
+Test(fault, damage_late_in_the_file_leaves_early_tables_readable)
+{
+	struct fixture f;
+	uint8_t id[STORE_ID_LEN], b;
+	struct store_profile *p;
+	struct store_conn c;
+	struct store *st;
+	struct stat sb;
+	uint32_t pgno = 0;
+	char *path, text[64];
+	size_t n;
+	int i, fd;
+
+	fixture_open(&f, 0);
+	cr_assert_eq(store_tx_begin(f.st), 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(text, sizeof text, "filler message number %d", i);
+		cr_assert_eq(store_msg_add(f.st, f.profile, f.conn,
+		                 STORE_DIR_IN, 0, text, strlen(text), id),
+		    0);
+	}
+	cr_assert_eq(store_tx_commit(f.st), 0);
+	store_close(f.st);
+	f.st = NULL;
+	/* Flip a byte in the last page: message data, written last. */
+	path = path_join(f.dir, "noid.db");
+	cr_assert_eq(stat(path, &sb), 0);
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &b, 1, sb.st_size - 4096 + 100), 1);
+	b ^= 0x01;
+	cr_assert_eq(pwrite(fd, &b, 1, sb.st_size - 4096 + 100), 1);
+	close(fd);
+	free(path);
+	cr_assert_eq(store_open(f.dir, TEST_PW, STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(store_check(st), NOID_ERR_CORRUPT);
+	cr_assert_eq(store_corruption(st, &pgno), NOID_ERR_CORRUPT);
+	cr_assert_eq(pgno, (uint32_t)(sb.st_size / 4096));
+	/* What lives elsewhere still reads. */
+	cr_assert_eq(store_profiles_list(st, &p, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(p[0].name, "alice");
+	store_profiles_free(p, n);
+	cr_assert_eq(store_conn_get(st, f.profile, f.conn, &c), 0);
+	cr_assert_eq(c.info_len, 5);
+	store_conn_clear(&c);
+	store_close(st);
+	fixture_close(&f);
+}
