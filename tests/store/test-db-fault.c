@@ -97,34 +97,52 @@ Test(fault, non_database_file_is_refused_unchanged)
 	fixture_close(&f);
 }
 
-Test(fault, flipped_byte_in_a_page_is_detected_and_named)
+/* 300 messages in one commit, then close (checkpoints into noid.db). */
+static void
+fill_and_close(struct fixture *f)
 {
-	struct fixture f;
-	uint8_t id[STORE_ID_LEN], b;
-	struct store *st;
-	uint32_t pgno = 0;
-	char *path, text[64];
-	int i, fd, rc;
+	uint8_t id[STORE_ID_LEN];
+	char text[64];
+	int i;
 
-	fixture_open(&f, 0);
-	cr_assert_eq(store_tx_begin(f.st), 0);
+	cr_assert_eq(store_tx_begin(f->st), 0);
 	for (i = 0; i < 300; i++) {
 		snprintf(text, sizeof text, "filler message number %d", i);
-		cr_assert_eq(store_msg_add(f.st, f.profile, f.conn,
+		cr_assert_eq(store_msg_add(f->st, f->profile, f->conn,
 		                 STORE_DIR_IN, 0, text, strlen(text), id),
 		    0);
 	}
-	cr_assert_eq(store_tx_commit(f.st), 0);
-	store_close(f.st); /* checkpoints: everything in noid.db */
-	f.st = NULL;
-	path = path_join(f.dir, "noid.db");
-	fd = open(path, O_RDWR);
+	cr_assert_eq(store_tx_commit(f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+}
+
+/* XOR one byte of dir/noid.db at off with mask. */
+static void
+flip_byte(const char *dir, off_t off, uint8_t mask)
+{
+	char *path = path_join(dir, "noid.db");
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(pread(fd, &b, 1, 4096 * 5 + 700), 1);
-	b ^= 0x10;
-	cr_assert_eq(pwrite(fd, &b, 1, 4096 * 5 + 700), 1);
+	cr_assert_eq(pread(fd, &b, 1, off), 1);
+	b ^= mask;
+	cr_assert_eq(pwrite(fd, &b, 1, off), 1);
 	close(fd);
 	free(path);
+}
+
+Test(fault, flipped_byte_in_a_page_is_detected_and_named)
+{
+	struct fixture f;
+	struct store *st;
+	uint32_t pgno = 0;
+	int rc;
+
+	fixture_open(&f, 0);
+	fill_and_close(&f);
+	flip_byte(f.dir, 4096 * 5 + 700, 0x10);
 	rc = store_open(f.dir, TEST_PW, STORE_FAST_KDF, &st);
 	if (rc == 0) {
 		rc = store_check(st);
@@ -451,37 +469,21 @@ Test(fault, longest_password_works_one_more_is_refused)
 Test(fault, damage_late_in_the_file_leaves_early_tables_readable)
 {
 	struct fixture f;
-	uint8_t id[STORE_ID_LEN], b;
 	struct store_profile *p;
 	struct store_conn c;
 	struct store *st;
 	struct stat sb;
 	uint32_t pgno = 0;
-	char *path, text[64];
+	char *path;
 	size_t n;
-	int i, fd;
 
 	fixture_open(&f, 0);
-	cr_assert_eq(store_tx_begin(f.st), 0);
-	for (i = 0; i < 300; i++) {
-		snprintf(text, sizeof text, "filler message number %d", i);
-		cr_assert_eq(store_msg_add(f.st, f.profile, f.conn,
-		                 STORE_DIR_IN, 0, text, strlen(text), id),
-		    0);
-	}
-	cr_assert_eq(store_tx_commit(f.st), 0);
-	store_close(f.st);
-	f.st = NULL;
+	fill_and_close(&f);
 	/* Flip a byte in the last page: message data, written last. */
 	path = path_join(f.dir, "noid.db");
 	cr_assert_eq(stat(path, &sb), 0);
-	fd = open(path, O_RDWR);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(pread(fd, &b, 1, sb.st_size - 4096 + 100), 1);
-	b ^= 0x01;
-	cr_assert_eq(pwrite(fd, &b, 1, sb.st_size - 4096 + 100), 1);
-	close(fd);
 	free(path);
+	flip_byte(f.dir, sb.st_size - 4096 + 100, 0x01);
 	cr_assert_eq(store_open(f.dir, TEST_PW, STORE_FAST_KDF, &st), 0);
 	cr_assert_eq(store_check(st), NOID_ERR_CORRUPT);
 	cr_assert_eq(store_corruption(st, &pgno), NOID_ERR_CORRUPT);
