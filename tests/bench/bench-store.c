@@ -12,8 +12,10 @@
  * and cold (the database evicted with posix_fadvise DONTNEED before each
  * open: what a first start after boot sees, less the disk's seek time
  * when the device has its own cache); and full-text queries.  The KDF
- * runs with the minimum Argon2id parameters, so opening measures the
- * database, not the password hash.
+ * runs with the minimum Argon2id parameters; the target is for opening
+ * with the KDF excluded, so the median cost of unlocking the key file
+ * alone (key_unlock: Argon2id, unwrap, secret memory) is measured too
+ * and taken off the encrypted figure, which is also shown whole.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "key.h"
 #include "store.h"
 
 #define NMSG 100000
@@ -41,7 +44,7 @@ struct side {
 	uint8_t profile[STORE_ID_LEN];
 	uint8_t contact[NCONV][STORE_ID_LEN];
 	double batch_s[NBATCH];
-	double warm_ms[RUNS], cold_ms[RUNS];
+	double warm_ms[RUNS], cold_ms[RUNS], unlock_ms[RUNS];
 	double rare_ms[RUNS], common_ms[RUNS];
 	size_t rare_hits, common_hits;
 };
@@ -194,6 +197,22 @@ open_and_page(struct side *s)
 	return ms;
 }
 
+/* Unlock the key file alone: what the KDF part of opening costs. */
+static double
+unlock(struct side *s)
+{
+	char *path = path_join(s->dir, "key");
+	uint8_t *key;
+	uint64_t t0 = clock_mono_us();
+	double ms;
+
+	check(key_unlock(path, "bench password", &key), "unlock");
+	ms = ms_since(t0);
+	secret_free(key);
+	free(path);
+	return ms;
+}
+
 /* One search; ms, hits in *n. */
 static double
 search(struct store *st, struct side *s, const char *q, size_t *n)
@@ -214,6 +233,9 @@ side_measure(struct side *s)
 	struct store *st;
 	int r;
 
+	if (!s->plain)
+		for (r = 0; r < RUNS; r++)
+			s->unlock_ms[r] = unlock(s);
 	open_and_page(s); /* warms the file cache */
 	for (r = 0; r < RUNS; r++)
 		s->warm_ms[r] = open_and_page(s);
@@ -245,7 +267,7 @@ main(void)
 {
 	struct side enc = {.name = "encrypted"},
 	            plain = {.name = "plain", .plain = 1};
-	double er, pr, ew, pw, ec, pc;
+	double er, pr, ek, ew, pw, ec, pc;
 
 	side_fill(&plain);
 	side_fill(&enc);
@@ -263,14 +285,17 @@ main(void)
 	er = BATCH / median(enc.batch_s, NBATCH);
 	pr = BATCH / median(plain.batch_s, NBATCH);
 	row("insert rate", "msg/s", er, pr, "ratio >= 0.50", er / pr >= 0.5);
+	ek = median(enc.unlock_ms, RUNS);
 	ew = median(enc.warm_ms, RUNS);
 	pw = median(plain.warm_ms, RUNS);
-	row("open + newest 200, warm", "ms", ew, pw, "<= 2.00x and < 20 ms",
-	    ew <= 2 * pw && ew < 20);
+	row("open + newest 200, warm, no KDF", "ms", ew - ek, pw,
+	    "<= 2.00x and < 20 ms", ew - ek <= 2 * pw && ew - ek < 20);
 	ec = median(enc.cold_ms, RUNS);
 	pc = median(plain.cold_ms, RUNS);
-	row("open + newest 200, cold", "ms", ec, pc, "<= 2.00x and < 20 ms",
-	    ec <= 2 * pc && ec < 20);
+	row("open + newest 200, cold, no KDF", "ms", ec - ek, pc,
+	    "<= 2.00x and < 20 ms", ec - ek <= 2 * pc && ec - ek < 20);
+	row("  the same warm, with the fast KDF", "ms", ew, pw, "", -1);
+	row("  the same cold, with the fast KDF", "ms", ec, pc, "", -1);
 	row("FTS rare word (100 hits, limit 50)", "ms",
 	    median(enc.rare_ms, RUNS), median(plain.rare_ms, RUNS), "(none)",
 	    -1);
