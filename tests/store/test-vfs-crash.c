@@ -6,7 +6,6 @@
  * commit is there.  200 rounds.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "storefix.h"
 #include "vfs.h"
 
 #define VFS "noid-crash-enc"
@@ -89,39 +89,17 @@ static void __attribute__((noreturn)) child(int fd)
 	}
 }
 
-/* One integer from a query in the parent. */
-static int64_t
-query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v;
-
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	cr_assert_eq(
-	    sqlite3_step(st), SQLITE_ROW, "%s: %s", sql, sqlite3_errmsg(db));
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Reopen after a crash and check everything reported is there. */
 static void
 verify(int round, int64_t reported, int64_t commits, int64_t rounds)
 {
-	char sql[256];
-	sqlite3_stmt *st;
+	char sql[256], res[64];
 	sqlite3 *db;
 	int64_t n;
 
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 0, &db), 0, "round %d", round);
-	cr_assert_eq(
-	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-	    SQLITE_OK);
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_assert_str_eq(
-	    (const char *)sqlite3_column_text(st, 0), "ok", "round %d", round);
-	sqlite3_finalize(st);
+	cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
+	cr_assert_str_eq(res, "ok", "round %d", round);
 	cr_assert_eq(sqlite3_exec(db,
 	                 "INSERT INTO f(f, rank) VALUES('integrity-check', 0)",
 	                 NULL, NULL, NULL),
@@ -131,38 +109,18 @@ verify(int round, int64_t reported, int64_t commits, int64_t rounds)
 	snprintf(sql, sizeof sql,
 	    "SELECT count(*) FROM t WHERE k <= %lld AND k %% 7 != 0",
 	    (long long)reported);
-	cr_assert_eq(query_int(db, sql), reported - reported / 7,
+	cr_assert_eq(sf_query_int(db, sql), reported - reported / 7,
 	    "round %d: rows lost", round);
-	cr_assert_eq(query_int(db,
+	cr_assert_eq(sf_query_int(db,
 	                 "SELECT count(*) FROM t WHERE length(v) != "
 	                 "50 + k * 37 % 1000"),
 	    0, "round %d: a row changed", round);
 	/* Each round may commit at most one transaction it did not report. */
-	n = query_int(db, "SELECT n FROM counter");
+	n = sf_query_int(db, "SELECT n FROM counter");
 	cr_assert(n >= commits && n <= commits + rounds,
 	    "round %d: %lld commits, %lld reported", round, (long long)n,
 	    (long long)commits);
 	sqlite3_close_v2(db);
-}
-
-/* Remove the directory's files and the directory. */
-static void
-cleanup(void)
-{
-	struct dirent *de;
-	char path[512];
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
 }
 
 Test(vfs_crash, kill9_loop_keeps_every_commit, .timeout = 120)
@@ -175,8 +133,7 @@ Test(vfs_crash, kill9_loop_keeps_every_commit, .timeout = 120)
 	ssize_t r;
 
 	cr_assert_eq(sodium_init() >= 0, 1);
-	snprintf(dir, sizeof dir, "/tmp/noid-crash-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	sf_dir_make(dir, sizeof dir, "noid-crash");
 	snprintf(dbpath, sizeof dbpath, "%s/store.db", dir);
 	randombytes_buf(key, sizeof key);
 	cr_assert_eq(vfs_enc_register(VFS, key), 0);
@@ -223,5 +180,5 @@ Test(vfs_crash, kill9_loop_keeps_every_commit, .timeout = 120)
 	}
 	cr_assert_gt(reported, ROUNDS);
 	cr_assert_eq(vfs_enc_unregister(VFS), 0);
-	cleanup();
+	sf_dir_remove(dir);
 }
