@@ -26,8 +26,12 @@ proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
 	uint8_t dh[32], prk[32];
 	int error;
 
-	if ((error = noise_dh(dh, my_priv, their_pub)) != 0)
+	if ((error = noise_dh(dh, my_priv, their_pub)) != 0) {
+		/* Defined output: the relay MACs with k anyway so a bad
+		 * key costs what a good one does. */
+		sodium_memzero(k, 32);
 		return error;
+	}
 	noise_hmac(
 	    prk, session_id, NOID_SESSION_ID_LEN, dh, sizeof dh, NULL, 0);
 	/* T(1) = HMAC(PRK, info || 0x01); one block is all we need. */

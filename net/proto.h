@@ -233,7 +233,8 @@ int proto_block_next(
 /*
  * k for the authenticator from our X25519 secret and their public key
  * (client: auth secret + session auth pub; relay: session auth secret +
- * carried auth pub).  NOID_ERR_CRYPTO on a low-order key.
+ * carried auth pub).  NOID_ERR_CRYPTO on a low-order key, with k
+ * zeroed.
  */
 int proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
     const uint8_t their_pub[32], const uint8_t session_id[32]);

@@ -399,10 +399,13 @@ Test(proto, session_binding, .init = setup)
 	noise_keypair(other, k);
 	cr_assert_eq(proto_auth_key(k, other, back.auth_pub, session_id), 0);
 	cr_assert_eq(proto_auth_verify(&back, k, session_id), NOID_ERR_AUTH);
-	/* A low-order auth key is refused outright. */
+	/* A low-order auth key is refused outright, and k is left zero
+	 * (the relay still MACs with it to keep the work the same). */
 	memset(other, 0, sizeof other);
+	memset(k, 0xaa, sizeof k);
 	cr_assert_eq(
 	    proto_auth_key(k, sess_priv, other, session_id), NOID_ERR_CRYPTO);
+	cr_assert(sodium_is_zero(k, sizeof k), "k not zeroed on failure");
 }
 
 /*
