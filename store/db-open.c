@@ -21,14 +21,21 @@
 
 #include <sodium.h>
 
+#include "key.h"
+#include "vfs.h"
+
 #define DB_NAME "noid.db"
 #define LOCK_NAME "lock"
+#define KEY_NAME "key"
 
 /* Map an SQLite result code to a noid error. */
 int
 db_err(struct store *st, int rc)
 {
 	(void)st;
+	/* The encrypting VFS reports a page that fails to open this way. */
+	if (rc == SQLITE_IOERR_DATA)
+		return NOID_ERR_CORRUPT;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -209,7 +216,28 @@ db_col_blobdup(sqlite3_stmt *s, int i, size_t *len)
 	return xmemdup(p == NULL ? "" : p, n > 0 ? (size_t)n : 1);
 }
 
-/* Open the database file, through the encrypting VFS when named. */
+/*
+ * Make an empty database file with mode 0600 (SQLite would use 0644
+ * less the umask); its WAL and journals copy the database file's mode.
+ */
+static int
+db_create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : NOID_ERR_IO;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Open the database file, through the encrypting VFS when named (a page
+ * 1 that does not decrypt is damage: the key file already proved the
+ * password).  Exclusive locking, set before the first read: one process
+ * owns a data dir, and the WAL index then lives in heap memory, so no
+ * -shm file (page numbers, a checksum over plaintext) reaches the disk.
+ */
 int
 db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 {
@@ -217,9 +245,17 @@ db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
-	if (create)
-		oflags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, out, oflags, vfs_name);
+	*out = NULL;
+	if (create && (rc = db_create_private(path)) != 0)
+		return rc;
+	if (vfs_name != NULL) {
+		rc = vfs_enc_open(path, vfs_name, VFS_ENC_EXCLUSIVE, out);
+		return rc == NOID_ERR_CRYPTO ? NOID_ERR_CORRUPT : rc;
+	}
+	rc = sqlite3_open_v2(path, out, oflags, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    *out, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(*out);
 		*out = NULL;
@@ -244,8 +280,9 @@ lock_take(const char *dir, int *fdp)
 		close(fd);
 		return rc;
 	}
+	/* Write, then cut: no truncate to zero and regrow on every open. */
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (pwrite(fd, pid, (size_t)n, 0) != n || ftruncate(fd, n) != 0) {
 		close(fd);
 		return NOID_ERR_IO;
 	}
@@ -283,6 +320,8 @@ db_configure(struct store *st)
 	    "PRAGMA secure_delete=ON",
 	    "PRAGMA temp_store=MEMORY",
 	    "PRAGMA foreign_keys=ON",
+	    /* Every page read from disk costs a decryption: cache more. */
+	    "PRAGMA cache_size=-32768",
 	};
 	size_t i;
 	int rc;
@@ -318,6 +357,37 @@ password_check(const char *password, int creating)
 	if (password[0] == '\0')
 		return creating ? NOID_ERR_INVAL : NOID_ERR_PASSWORD;
 	return 0;
+}
+
+/*
+ * Unlock (or on creation make) the key file and register this store's
+ * encrypting VFS under a name of its own.
+ */
+static int
+store_unlock(struct store *st, const char *password, int creating)
+{
+	static unsigned long serial;
+	char *path = path_join(st->dir, KEY_NAME);
+	uint8_t *key = NULL;
+	struct stat sb;
+	int rc;
+
+	if (creating && stat(path, &sb) != 0)
+		rc = key_create(
+		    path, password, st->flags & STORE_FAST_KDF, &key);
+	else
+		rc = key_unlock(path, password, &key);
+	free(path);
+	if (rc != 0)
+		return rc;
+	xasprintf(&st->vfs_name, "noid-enc-%ld-%lu", (long)getpid(), ++serial);
+	rc = vfs_enc_register(st->vfs_name, key);
+	secret_free(key);
+	if (rc != 0) {
+		free(st->vfs_name);
+		st->vfs_name = NULL;
+	}
+	return rc;
 }
 
 /* Open the database and bring its schema up to date. */
@@ -375,6 +445,9 @@ store_open(const char *dir, const char *password, int flags, struct store **out)
 	st->dir = xstrdup(dir);
 	if ((rc = lock_take(dir, &st->lockfd)) != 0)
 		goto out;
+	if (!(flags & STORE_PLAIN) &&
+	    (rc = store_unlock(st, password, creating)) != 0)
+		goto out;
 	if ((rc = store_open_db(st, creating)) != 0)
 		goto out;
 	*out = st;
@@ -396,13 +469,58 @@ store_close(struct store *st)
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	if (st->db != NULL)
-		sqlite3_close(st->db);
+		sqlite3_close_v2(st->db);
+	if (st->vfs_name != NULL)
+		vfs_enc_unregister(st->vfs_name);
 	secret_free(st->key.sk);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	free(st->vfs_name);
 	free(st->dir);
 	free(st);
+}
+
+int
+store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags)
+{
+	char *path;
+	int rc;
+
+	if (st->vfs_name == NULL)
+		return NOID_ERR_STATE;
+	if ((rc = password_check(new_pw, 1)) != 0)
+		return rc;
+	path = path_join(st->dir, KEY_NAME);
+	rc = key_change_password(
+	    path, old_pw, new_pw, (flags & STORE_FAST_KDF) != 0);
+	free(path);
+	return rc;
+}
+
+int
+store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+{
+	return store_change_password_flags(st, old_pw, new_pw, 0);
+}
+
+int
+store_has_password(const char *dir, int *yes)
+{
+	char *path = path_join(dir, KEY_NAME);
+	int rc = key_has_password(path, yes);
+
+	free(path);
+	return rc;
+}
+
+int
+store_corruption(struct store *st, uint32_t *pgno)
+{
+	*pgno = 0;
+	if (st->vfs_name == NULL)
+		return 0;
+	return vfs_enc_last_error(st->vfs_name, pgno);
 }
 
 int
@@ -437,7 +555,8 @@ store_schema_latest(void)
 
 /*
  * The model's invariants, each a query counting violations: per-device
- * seqs run 1..n, and every projection row has the op that made it.
+ * seqs run 1..n, every projection row has the op that made it, and a
+ * message's copy of its outbox status agrees with the outbox.
  */
 static const char *const invariants[] = {
     "SELECT count(*) FROM (SELECT min(seq) mi, max(seq) ma, count(*) c"
@@ -461,6 +580,9 @@ static const char *const invariants[] = {
     " AND o.seq = r.seq)",
     "SELECT count(*) FROM ops WHERE length(sig) != 64 OR length(author)"
     " != 16 OR length(target) != 16",
+    "SELECT count(*) FROM messages m WHERE m.status != coalesce((SELECT"
+    " o.status FROM outbox o WHERE o.profile_id = m.profile_id"
+    " AND o.msg_id = m.id), 0)",
 };
 
 /* Run one counting query; a non-zero count is corruption. */

@@ -2,8 +2,10 @@
  * noid — store: the client's encrypted database (DESIGN §6–7).
  *
  * One data directory holds one store: DIR/key (the wrapped data key),
- * DIR/noid.db (+ -wal, -shm; every page encrypted) and DIR/lock (an
- * flock plus the holder's pid).  One process per data dir.
+ * DIR/noid.db (+ -wal; every page encrypted) and DIR/lock (an flock
+ * plus the holder's pid), each mode 0600 in a 0700 DIR.  One process
+ * per data dir: the database is opened with exclusive locking, so
+ * SQLite keeps the WAL index in memory and never writes a -shm file.
  *
  * Everything the user sees is a projection of a per-profile op log.
  * Each mutation below appends a signed op (author device, per-device seq,
@@ -58,9 +60,15 @@ void store_close(struct store *st);
 /* The pid written in DIR/lock by the process holding it (0 if none). */
 int store_lock_holder(const char *dir, long *pid);
 
-/* Re-wrap the data key under a new password (NULL: none).  Fast. */
+/*
+ * Re-wrap the data key under a new password (NULL: none); fast, the
+ * database is untouched.  NOID_ERR_PASSWORD if old_pw is wrong.
+ */
 int store_change_password(
-    const char *dir, const char *old_pw, const char *new_pw, int flags);
+    struct store *st, const char *old_pw, const char *new_pw);
+/* The same; flags STORE_FAST_KDF (tests only): cheap Argon2 parameters. */
+int store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags);
 
 /* Whether the store in dir has a password. */
 int store_has_password(const char *dir, int *yes);
@@ -77,6 +85,12 @@ void store_tx_rollback(struct store *st);
 
 /* PRAGMA integrity_check, FTS check and the op-log invariants. */
 int store_check(struct store *st);
+
+/*
+ * After a NOID_ERR_CORRUPT: the damaged database page (*pgno; 0 when
+ * the damage is in the WAL or a journal).  0 when nothing was seen.
+ */
+int store_corruption(struct store *st, uint32_t *pgno);
 
 /* Schema version of the open store; the version this build writes. */
 int store_schema_version(struct store *st);
@@ -416,7 +430,7 @@ int store_import(struct store *st, const char *path, const char *password,
 /*
  * Tests only: create a plain store in dir whose schema stops at version
  * (1 .. latest) with that version's sample data, so upgrades from every
- * old version can be tested.  The sample profile has name "sample v<N>"
+ * old version can be tested; latest + 1 makes one "from a newer noid".  The sample profile has name "sample v<N>"
  * and one message "sample message".
  */
 int store_test_create_at(const char *dir, int version);

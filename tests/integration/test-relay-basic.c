@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -22,7 +23,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rf_relay_cleanup(&relay);
+	cr_assert_eq(rf_relay_cleanup(&relay), 0, "relay did not stop cleanly");
 }
 
 TestSuite(relay_basic, .init = setup, .fini = teardown, .timeout = 60);
@@ -44,6 +45,21 @@ expect_msg(
 	cr_assert_eq(n, (int)strlen(want), "body length %d", n);
 	cr_assert_eq(memcmp(body, want, (size_t)n), 0);
 	memcpy(id, tx.u.msg.msg_id, NOID_ID_LEN);
+}
+
+/* Stop the relay with sig, start it again: q has nothing pending. */
+static void
+expect_empty_after_restart(const struct rf_queue *q, int sig)
+{
+	struct rf_conn *c;
+	struct proto_tx r;
+
+	rf_relay_stop(&relay, sig);
+	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_cmd(c, PROTO_GET, q->rid, &q->rkey, &r), PROTO_ERR);
+	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
+	rf_close(c);
 }
 
 Test(relay_basic, address_is_stable_across_restarts)
@@ -168,11 +184,8 @@ restart_with_pending(int sig)
 	rf_close(c);
 
 	/* Acks are durable too: after another restart nothing returns. */
-	rf_relay_stop(&relay, sig);
-	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	expect_empty_after_restart(&q, sig);
 	cr_assert_eq(rf_connect(&relay, &c), 0);
-	cr_assert_eq(rf_cmd(c, PROTO_GET, q.rid, &q.rkey, &r), PROTO_ERR);
-	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
 	/* The sender key survived too. */
 	cr_assert_eq(rf_send_msg(c, &q, false, "u", 1, &r), PROTO_ERR);
 	cr_assert_eq(rf_send_msg(c, &q, true, "s", 1, &r), PROTO_OK);
@@ -187,4 +200,182 @@ Test(relay_basic, restart_sigkill_delivers_pending_exactly_once)
 Test(relay_basic, restart_sigterm_delivers_pending_exactly_once)
 {
 	restart_with_pending(SIGTERM);
+}
+
+/* Note an OK for the send with corr id first + k; 1 when new. */
+static int
+record_ok(const struct proto_tx *r, uint64_t first, bool *okd, int n)
+{
+	int k = (int)(r->corr_id - first);
+
+	if (r->tag != PROTO_OK || k < 0 || k >= n || okd[k])
+		return 0;
+	okd[k] = true;
+	return 1;
+}
+
+Test(relay_basic, kill9_during_a_stream_of_sends)
+{
+	enum { N = 300 };
+	static bool okd[N], seen[N];
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct proto_tx tx, r;
+	uint8_t body[NOID_MSG_MAX];
+	uint64_t first;
+	char text[32];
+	int i, n, k, sent = 0, nok = 0;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
+	first = c->next_corr;
+	/* Pipeline sends; the relay dies in the middle of the stream. */
+	for (i = 0; i < N; i++) {
+		memset(&tx, 0, sizeof tx);
+		tx.tag = PROTO_SEND;
+		tx.entity_len = NOID_ID_LEN;
+		memcpy(tx.entity, q.sid, NOID_ID_LEN);
+		n = snprintf(text, sizeof text, "m%d", i);
+		tx.u.send.body = (const uint8_t *)text;
+		tx.u.send.body_len = (size_t)n;
+		if (rf_send(c, &tx, NULL) != 0)
+			break;
+		sent++;
+		if (i == N / 2)
+			rf_relay_stop(&relay, SIGKILL);
+		/* Read an answer now and then, as a real sender would. */
+		if (i % 10 == 9 && i < N / 2 && rf_recv(c, &r, 2000) == 0)
+			nok += record_ok(&r, first, okd, N);
+	}
+	while (rf_recv(c, &r, 2000) == 0)
+		nok += record_ok(&r, first, okd, N);
+	rf_close(c);
+	cr_assert_gt(nok, 0, "nothing was OK'd before the kill");
+	cr_assert_gt(sent, N / 2);
+
+	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_cmd(c, PROTO_SUB, q.rid, &q.rkey, &r), PROTO_OK);
+	for (;;) {
+		do
+			n = rf_recv(c, &r, 1000);
+		while (n == 0 && r.tag != PROTO_MSG);
+		if (n != 0)
+			break;
+		n = rf_open_msg(&q, &r, body, sizeof body - 1);
+		cr_assert_gt(n, 1);
+		body[n] = '\0';
+		k = atoi((char *)body + 1);
+		cr_assert(k >= 0 && k < N);
+		cr_assert(!seen[k], "message %d delivered twice", k);
+		seen[k] = true;
+		cr_assert_eq(rf_ack(c, &q, r.u.msg.msg_id, &r), PROTO_OK);
+	}
+	for (i = 0; i < N; i++)
+		if (okd[i])
+			cr_assert(seen[i], "OK'd message %d lost", i);
+	rf_close(c);
+}
+
+Test(relay_basic, two_relays_restart_with_pending)
+{
+	struct rf_relay second;
+	struct rf_conn *a, *b;
+	struct rf_queue qa, qb;
+	struct proto_tx r;
+	uint8_t body[64];
+
+	memset(&second, 0, sizeof second);
+	cr_assert_eq(rf_relay_start(&second, NULL), 0);
+	cr_assert_neq(memcmp(second.pub, relay.pub, 32), 0);
+	/* Alice's queue on the first relay, Bob's on the second; each
+	 * sends to the other's. */
+	cr_assert_eq(rf_connect(&relay, &a), 0);
+	cr_assert_eq(rf_connect(&second, &b), 0);
+	cr_assert_eq(rf_new_queue(a, NULL, &qa), 0);
+	cr_assert_eq(rf_new_queue(b, NULL, &qb), 0);
+	cr_assert_eq(rf_secure(a, &qa), 0);
+	cr_assert_eq(rf_secure(b, &qb), 0);
+	rf_close(a);
+	rf_close(b);
+	cr_assert_eq(rf_connect(&second, &a), 0);
+	cr_assert_eq(rf_connect(&relay, &b), 0);
+	cr_assert_eq(rf_send_msg(a, &qb, true, "to bob", 6, &r), PROTO_OK);
+	cr_assert_eq(rf_send_msg(b, &qa, true, "to alice", 8, &r), PROTO_OK);
+	rf_close(a);
+	rf_close(b);
+	rf_relay_stop(&relay, SIGKILL);
+	rf_relay_stop(&second, SIGTERM);
+	cr_assert_eq(rf_relay_start(&relay, NULL), 0);
+	cr_assert_eq(rf_relay_start(&second, NULL), 0);
+	cr_assert_eq(rf_connect(&relay, &a), 0);
+	cr_assert_eq(rf_connect(&second, &b), 0);
+	cr_assert_eq(rf_cmd(a, PROTO_GET, qa.rid, &qa.rkey, &r), PROTO_MSG);
+	cr_assert_eq(rf_open_msg(&qa, &r, body, sizeof body), 8);
+	cr_assert_eq(memcmp(body, "to alice", 8), 0);
+	cr_assert_eq(rf_ack(a, &qa, r.u.msg.msg_id, &r), PROTO_OK);
+	cr_assert_eq(rf_cmd(b, PROTO_GET, qb.rid, &qb.rkey, &r), PROTO_MSG);
+	cr_assert_eq(rf_open_msg(&qb, &r, body, sizeof body), 6);
+	cr_assert_eq(rf_ack(b, &qb, r.u.msg.msg_id, &r), PROTO_OK);
+	rf_close(a);
+	rf_close(b);
+	rf_relay_cleanup(&second);
+}
+
+Test(relay_basic, qr_code_decodes_to_the_printed_address)
+{
+	char *cmd, line[256], *out = NULL;
+	FILE *f;
+
+	/* The shared decoder sits beside the clone (../shared/tools), or
+	 * beside the worktrees' folder. */
+	xasprintf(&cmd,
+	    "t='%s/../shared/tools/qr-from-screen'; [ -x \"$t\" ] || "
+	    "t='%s/../../shared/tools/qr-from-screen'; "
+	    "d=$(mktemp -d) && timeout 2 '%s/noid-relay' --data-dir \"$d\" "
+	    "--listen 127.0.0.1:0 --qr > \"$d/out\" 2>/dev/null; "
+	    "head -1 \"$d/out\"; tail -n +2 \"$d/out\" | \"$t\"; "
+	    "rm -rf \"$d\"",
+	    NOID_SRC_DIR, NOID_SRC_DIR, NOID_BUILD_DIR);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof line, f), "no address line");
+	out = xstrdup(line);
+	cr_assert_not_null(fgets(line, sizeof line, f), "QR did not decode");
+	pclose(f);
+	cr_assert_eq(strncmp(out, "noid://", 7), 0);
+	cr_assert_str_eq(line, out);
+	free(out);
+	free(cmd);
+}
+
+/*
+ * The push to a subscriber leaves before the group fsync, the SEND's OK
+ * only after it: on a connection subscribed to its own queue the MSG
+ * comes first.  An ACK of that message, whose add may not be synced
+ * yet, still deletes it, and after a kill -9 it is not delivered again.
+ */
+Test(relay_basic, push_precedes_the_durable_ok)
+{
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct proto_tx tx, r;
+	uint8_t id[NOID_ID_LEN];
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
+	cr_assert_eq(rf_secure(c, &q), 0);
+	cr_assert_eq(rf_cmd(c, PROTO_SUB, q.rid, &q.rkey, &r), PROTO_OK);
+	rf_send_init(&tx, &q, "early", 5);
+	cr_assert_eq(rf_send(c, &tx, &q.skey), 0);
+	cr_assert_eq(rf_recv(c, &r, 5000), 0);
+	cr_assert_eq(r.tag, PROTO_MSG, "got %s first", proto_tag_name(r.tag));
+	cr_assert_eq(r.corr_id, 0);
+	memcpy(id, r.u.msg.msg_id, NOID_ID_LEN);
+	cr_assert_eq(rf_recv(c, &r, 5000), 0);
+	cr_assert_eq(r.tag, PROTO_OK);
+	cr_assert_eq(r.corr_id, tx.corr_id);
+	cr_assert_eq(rf_ack(c, &q, id, &r), PROTO_OK);
+	rf_close(c);
+	expect_empty_after_restart(&q, SIGKILL);
 }
