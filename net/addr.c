@@ -36,6 +36,8 @@ addr_b64url_char(char c)
 static int
 addr_parse_key(const char *s, size_t len, uint8_t key[32], const char **why)
 {
+	static const uint8_t one[32] = {1};
+	uint8_t probe[32];
 	char text[ADDR_KEY_CHARS + 1];
 	size_t i, n;
 
@@ -57,6 +59,10 @@ addr_parse_key(const char *s, size_t len, uint8_t key[32], const char **why)
 		return addr_fail(why, "the relay key is not valid base64url");
 	if (sodium_is_zero(key, 32))
 		return addr_fail(why, "the relay key is all zero");
+	/* A low-order point gives an all-zero DH with every scalar. */
+	if (crypto_scalarmult(probe, one, key) != 0)
+		return addr_fail(
+		    why, "the relay key is not a usable X25519 key");
 	return 0;
 }
 

@@ -24,6 +24,7 @@ struct agent_conn {
 	int have_req;
 	int have_keys; /* send_key and recv_key set */
 	int cur_used; /* the current ratchet decrypted something */
+	int resyncing; /* offer is a resync's, not a re-key's */
 	uint8_t link_key[AGENT_INVITE_KEY_LEN];
 	uint8_t recv_priv[32], recv_pub[32]; /* our box key, our queue */
 	uint8_t send_priv[32], send_pub[32]; /* our box key, their queue */
@@ -66,6 +67,7 @@ void
 agent_recv_clear(struct agent_recv *r)
 {
 	buf_free_secret(&r->plain);
+	free(r->reply);
 	sodium_memzero(r, sizeof *r);
 }
 
@@ -330,7 +332,7 @@ conn_on_ratchet(struct agent_conn *c, const uint8_t *inner, size_t ilen,
 		memcpy(c->recv_hash, out->hash, AGENT_HASH_LEN);
 		break;
 	case AGENT_MSG_REKEYED:
-		if (c->offer == NULL)
+		if (c->offer == NULL || c->resyncing)
 			return NOID_ERR_PROTO;
 		if ((rc = e2e_kex_finish(c->offer, m->kex,
 		         e2e_ratchet_ad(c->ratchet), E2E_AD_SIZE, &kex)) != 0 ||
@@ -348,6 +350,68 @@ conn_on_ratchet(struct agent_conn *c, const uint8_t *inner, size_t ilen,
 		break;
 	}
 	e2e_kex_free(kex);
+	return rc;
+}
+
+/* Replace the ratchet with a fresh one (resync): nothing old is kept. */
+static void
+conn_new_ratchet(struct agent_conn *c, struct e2e_ratchet *r)
+{
+	e2e_ratchet_free(c->old);
+	e2e_ratchet_free(c->ratchet);
+	c->old = NULL;
+	c->ratchet = r;
+	c->cur_used = 0;
+	c->ready = 1;
+	e2e_offer_free(c->offer);
+	c->offer = NULL;
+	c->resyncing = 0;
+}
+
+/*
+ * A RESYNC (answer it: new ratchet, reply gets the RESYNC_ACK) or a
+ * RESYNC_ACK (finish our offer).  The queue box key authenticates
+ * both: only the two ends of the connection hold it.
+ */
+static int
+conn_on_resync(struct agent_conn *c, const uint8_t *inner, size_t ilen,
+    struct agent_recv *out)
+{
+	struct e2e_kex *kex = NULL;
+	struct e2e_ratchet *r = NULL;
+	uint8_t ctx[32], ans[1 + E2E_ANSWER_SIZE];
+	int rc;
+
+	if (ilen != 1 + E2E_OFFER_SIZE)
+		return NOID_ERR_PROTO;
+	if (out->kind == AGENT_INNER_RESYNC) {
+		/* It came on our queue: the peer's send key is our recv key. */
+		agent_resync_ctx(c->recv_key, ctx);
+		ans[0] = AGENT_INNER_RESYNC_ACK;
+		if ((rc = e2e_kex_answer(
+		         inner + 1, ctx, sizeof ctx, ans + 1, &kex)) != 0 ||
+		    (rc = e2e_kex_ratchet(kex, &r)) != 0)
+			goto out;
+		out->reply = xmalloc(AGENT_BODY);
+		if ((rc = agent_box_seal(
+		         c->send_key, ans, sizeof ans, out->reply)) != 0)
+			goto out;
+	} else {
+		if (c->offer == NULL || !c->resyncing)
+			return NOID_ERR_PROTO;
+		agent_resync_ctx(c->send_key, ctx);
+		if ((rc = e2e_kex_finish(
+		         c->offer, inner + 1, ctx, sizeof ctx, &kex)) != 0 ||
+		    (rc = e2e_kex_ratchet(kex, &r)) != 0)
+			goto out;
+	}
+	conn_new_ratchet(c, r);
+	r = NULL;
+	out->resync = 1;
+out:
+	e2e_ratchet_free(r);
+	e2e_kex_free(kex);
+	sodium_memzero(ctx, sizeof ctx);
 	return rc;
 }
 
@@ -390,6 +454,10 @@ agent_conn_receive(struct agent_conn *c, const uint8_t *body, size_t len,
 		rc = conn_on_confirm(c, inner, ilen, out);
 	else if (out->kind == AGENT_INNER_RATCHET && c->have_keys)
 		rc = conn_on_ratchet(c, inner, ilen, out);
+	else if ((out->kind == AGENT_INNER_RESYNC ||
+	             out->kind == AGENT_INNER_RESYNC_ACK) &&
+	    c->have_keys && c->ratchet != NULL)
+		rc = conn_on_resync(c, inner, ilen, out);
 	else
 		rc = NOID_ERR_PROTO;
 out:
@@ -448,10 +516,71 @@ agent_conn_rekey_answer(
 	/* Both sides re-keyed at once: ours is superseded by theirs. */
 	e2e_offer_free(c->offer);
 	c->offer = NULL;
+	c->resyncing = 0;
 out:
 	e2e_ratchet_free(r);
 	e2e_kex_free(kex);
 	return rc;
+}
+
+/* Offer a resync outside the ratchet (our state was lost). */
+int
+agent_conn_resync(struct agent_conn *c, uint8_t body[AGENT_BODY])
+{
+	struct e2e_offer *o;
+	uint8_t inner[1 + E2E_OFFER_SIZE];
+	int rc;
+
+	if (!c->have_keys || c->ratchet == NULL)
+		return NOID_ERR_STATE;
+	inner[0] = AGENT_INNER_RESYNC;
+	if ((rc = e2e_offer_new(&o, inner + 1)) != 0)
+		return rc;
+	if ((rc = agent_box_seal(c->send_key, inner, sizeof inner, body)) !=
+	    0) {
+		e2e_offer_free(o);
+		return rc;
+	}
+	e2e_offer_free(c->offer);
+	c->offer = o;
+	c->resyncing = 1;
+	return 0;
+}
+
+/* The request an inviter received. */
+const struct agent_request *
+agent_conn_request(const struct agent_conn *c)
+{
+	return c->have_req ? &c->req : NULL;
+}
+
+/* The inviter's auth key pair for the joiner's queue. */
+void
+agent_conn_reply_auth(
+    const struct agent_conn *c, uint8_t priv[32], uint8_t pub[32])
+{
+	agent_link_reply_auth(c->link_key, priv, pub);
+}
+
+/* New box key for the queue we send to. */
+void
+agent_conn_set_send_key(struct agent_conn *c, const uint8_t key[32])
+{
+	memcpy(c->send_key, key, 32);
+}
+
+/* New box key for the queue we receive on. */
+void
+agent_conn_set_recv_key(struct agent_conn *c, const uint8_t key[32])
+{
+	memcpy(c->recv_key, key, 32);
+}
+
+/* Whether an offer waits for its answer. */
+int
+agent_conn_offer_pending(const struct agent_conn *c)
+{
+	return c->offer != NULL && c->have_keys;
 }
 
 /* Whether the handshake finished. */
@@ -489,7 +618,7 @@ agent_conn_save(const struct agent_conn *c, struct buf *out)
 	buf_put_u8(out, (uint8_t)c->role);
 	buf_put_u8(out,
 	    (uint8_t)(c->ready | c->have_req << 1 | c->have_keys << 2 |
-	        c->cur_used << 3));
+	        c->cur_used << 3 | c->resyncing << 4));
 	buf_put(out, c->link_key, sizeof c->link_key);
 	buf_put(out, c->recv_priv, 32);
 	buf_put(out, c->send_priv, 32);
@@ -553,13 +682,14 @@ agent_conn_load(const uint8_t *p, size_t len, struct agent_conn **out)
 	if (ver != CONN_BLOB_VERSION)
 		return NOID_ERR_VERSION;
 	if ((role != AGENT_ROLE_INVITER && role != AGENT_ROLE_JOINER) ||
-	    flags > 15)
+	    flags > 31)
 		return NOID_ERR_CORRUPT;
 	c = conn_alloc(role);
 	c->ready = flags & 1;
 	c->have_req = (flags >> 1) & 1;
 	c->have_keys = (flags >> 2) & 1;
 	c->cur_used = (flags >> 3) & 1;
+	c->resyncing = (flags >> 4) & 1;
 	reader_bytes(&r, c->link_key, sizeof c->link_key);
 	reader_bytes(&r, c->recv_priv, 32);
 	reader_bytes(&r, c->send_priv, 32);

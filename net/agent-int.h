@@ -31,7 +31,9 @@
 enum agent_inner_kind {
 	AGENT_INNER_REQUEST = 1, /* box key from the link key */
 	AGENT_INNER_CONFIRM = 2, /* box key from the link key */
-	AGENT_INNER_RATCHET = 3 /* box key from the queue's DH */
+	AGENT_INNER_RATCHET = 3, /* box key from the queue's DH */
+	AGENT_INNER_RESYNC = 4, /* lost state: a fresh offer (queue key) */
+	AGENT_INNER_RESYNC_ACK = 5 /* its answer (queue key) */
 };
 
 /*
@@ -46,6 +48,17 @@ struct agent_link_keys {
 };
 void agent_link_keys(
     const uint8_t link_key[AGENT_INVITE_KEY_LEN], struct agent_link_keys *k);
+
+/*
+ * The auth key pair the inviter signs with on the joiner's queue, from
+ * the link key: the joiner secures its queue with it before it sends
+ * the request, so the inviter's first messages are already signed.
+ */
+void agent_link_reply_auth(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
+    uint8_t priv[32], uint8_t pub[32]);
+
+/* The ctx of a resync agreement: bound to the queue key it uses. */
+void agent_resync_ctx(const uint8_t queue_key[AGENT_KEY_LEN], uint8_t ctx[32]);
 
 /* The per-queue box key for a queue: DH of one side's private box key
  * with the other side's public one (crypto_box_beforenm). */
@@ -118,7 +131,7 @@ struct agent_msg {
 	uint64_t ts_ms;
 	const char *text; /* borrows the decoded bytes */
 	size_t text_len;
-	/* RCVD */
+	/* RCVD (hash, and the TEXT's id) */
 	uint8_t hash[AGENT_HASH_LEN];
 	/* QADD (addr, box), QKEY (addr.sid, box, auth), QUSE/QEND (sid) */
 	struct agent_qaddr q;
@@ -164,6 +177,8 @@ struct agent_recv {
 	int integrity; /* TEXT: 0 or enum agent_integrity */
 	uint64_t gap_from, gap_to;
 	int rekeyed; /* a re-key completed with this one */
+	int resync; /* RESYNC answered / RESYNC_ACK finished: new ratchet */
+	uint8_t *reply; /* RESYNC: the RESYNC_ACK body to send (owned) */
 	struct buf plain; /* owns msg's borrowed bytes */
 };
 void agent_recv_clear(struct agent_recv *r);
@@ -216,6 +231,24 @@ int agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY]);
  */
 int agent_conn_rekey_answer(
     struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY]);
+
+/*
+ * Resync after lost state: body gets a RESYNC (a fresh offer, boxed
+ * with the queue key, outside the ratchet).  The peer answers with a
+ * RESYNC_ACK (agent_recv.reply) and both start a new ratchet.
+ */
+int agent_conn_resync(struct agent_conn *c, uint8_t body[AGENT_BODY]);
+
+/* Inviter: the request received (NULL before one came). */
+const struct agent_request *agent_conn_request(const struct agent_conn *c);
+/* The auth key pair for the joiner's queue (from the link key). */
+void agent_conn_reply_auth(
+    const struct agent_conn *c, uint8_t priv[32], uint8_t pub[32]);
+/* Replace a queue box key (rotation switched queues). */
+void agent_conn_set_send_key(struct agent_conn *c, const uint8_t key[32]);
+void agent_conn_set_recv_key(struct agent_conn *c, const uint8_t key[32]);
+/* Whether a re-key or resync offer is waiting for its answer. */
+int agent_conn_offer_pending(const struct agent_conn *c);
 
 /* Whether the handshake is complete. */
 int agent_conn_ready(const struct agent_conn *c);

@@ -22,6 +22,8 @@
 static const char label_request[] = "noid agent v1 request";
 static const char label_confirm[] = "noid agent v1 confirm";
 static const char label_ctx[] = "noid agent v1 invitation";
+static const char label_reply_auth[] = "noid agent v1 reply auth";
+static const char label_resync[] = "noid agent v1 resync";
 
 /* Derive the handshake keys from a link key. */
 void
@@ -37,6 +39,25 @@ agent_link_keys(
 	e2e_hkdf(NULL, 0, link_key, AGENT_INVITE_KEY_LEN,
 	    (const uint8_t *)label_ctx, sizeof label_ctx - 1, k->ctx,
 	    sizeof k->ctx);
+}
+
+/* The auth key pair the inviter uses on the joiner's queue. */
+void
+agent_link_reply_auth(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
+    uint8_t priv[32], uint8_t pub[32])
+{
+	e2e_hkdf(NULL, 0, link_key, AGENT_INVITE_KEY_LEN,
+	    (const uint8_t *)label_reply_auth, sizeof label_reply_auth - 1,
+	    priv, 32);
+	crypto_scalarmult_base(pub, priv);
+}
+
+/* The ctx binding a resync agreement to the queue key it travels on. */
+void
+agent_resync_ctx(const uint8_t queue_key[AGENT_KEY_LEN], uint8_t ctx[32])
+{
+	e2e_hkdf(NULL, 0, queue_key, AGENT_KEY_LEN,
+	    (const uint8_t *)label_resync, sizeof label_resync - 1, ctx, 32);
 }
 
 /* Per-queue box key from one side's private and the other's public. */
@@ -225,6 +246,7 @@ agent_msg_encode(const struct agent_msg *m, struct buf *out)
 		break;
 	case AGENT_MSG_RCVD:
 		buf_put(out, m->hash, AGENT_HASH_LEN);
+		buf_put(out, m->id, AGENT_ID_LEN);
 		break;
 	case AGENT_MSG_QADD:
 		put_qaddr(out, &m->q);
@@ -290,6 +312,7 @@ agent_msg_decode(const uint8_t *p, size_t len, struct agent_msg *m)
 		break;
 	case AGENT_MSG_RCVD:
 		reader_bytes(&rd, m->hash, AGENT_HASH_LEN);
+		reader_bytes(&rd, m->id, AGENT_ID_LEN);
 		break;
 	case AGENT_MSG_QADD:
 		if (get_qaddr(&rd, &m->q) != 0)

@@ -299,6 +299,23 @@ void agent_conn_info_clear(struct agent_conn_info *ci);
 int agent_conns(struct agent *a, struct agent_conn_info **out, size_t *n);
 void agent_conns_free(struct agent_conn_info *ci, size_t n);
 
+/* ---- test hook ------------------------------------------------------ */
+
+/*
+ * Steps of receiving and sending where crash tests kill the process
+ * (kill -9 from the hook).  Product code never sets a hook.
+ */
+enum agent_step {
+	AGENT_STEP_RECV_BEFORE_COMMIT = 1, /* decrypted, not yet stored */
+	AGENT_STEP_RECV_AFTER_COMMIT, /* stored, relay not yet acked */
+	AGENT_STEP_RECV_AFTER_ACK, /* ACK handed to the relay client */
+	AGENT_STEP_SEND_BEFORE_COMMIT, /* sealed, state not yet saved */
+	AGENT_STEP_SEND_AFTER_COMMIT, /* saved, not yet sent */
+	AGENT_STEP_SEND_AFTER_SEND /* SEND handed to the relay client */
+};
+typedef void (*agent_step_hook)(int step, void *arg);
+void agent_set_step_hook(agent_step_hook cb, void *arg);
+
 /* ---- invitation links (agent-invite.c; pure, no I/O) ------------------ */
 
 /*

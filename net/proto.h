@@ -14,8 +14,8 @@
  *
  * The authenticator: k = HKDF-SHA256(X25519(auth_priv, session_auth_pub)
  * or X25519(session_auth_priv, auth_pub), salt = session id, info =
- * "noid relay auth v1"); mac = HMAC-SHA256(k, session_id || bytes from
- * corr_id to the end).  proto_auth_key() derives k once so a relay can
+ * "noid relay auth v1"); mac = BLAKE2b-256 keyed with k over
+ * session_id || bytes from corr_id to the end.  proto_auth_key() derives k once so a relay can
  * cache it per (connection, auth_pub).
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
@@ -233,7 +233,8 @@ int proto_block_next(
 /*
  * k for the authenticator from our X25519 secret and their public key
  * (client: auth secret + session auth pub; relay: session auth secret +
- * carried auth pub).  NOID_ERR_CRYPTO on a low-order key.
+ * carried auth pub).  NOID_ERR_CRYPTO on a low-order key, with k
+ * zeroed.
  */
 int proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
     const uint8_t their_pub[32], const uint8_t session_id[32]);
@@ -243,7 +244,7 @@ int proto_signer_init(struct proto_signer *s, const uint8_t auth_priv[32],
     const uint8_t auth_pub[32], const uint8_t session_auth_pub[32],
     const uint8_t session_id[32]);
 
-/* mac = HMAC-SHA256(k, session_id || signed bytes). */
+/* mac = BLAKE2b-256(key = k, session_id || signed bytes). */
 void proto_auth_mac(uint8_t mac[NOID_MAC_LEN], const uint8_t k[32],
     const uint8_t session_id[32], const uint8_t *signed_part, size_t len);
 

@@ -31,7 +31,9 @@
 #define RELAY_VERSION "0.1.0"
 #define KEY_FILE "relay.key"
 #define CONFIG_FILE "noid-relay.conf"
-#define COMPACT_MIN (4ull * 1024 * 1024)
+/* Compact only past this size (and past twice the live data): a
+ * compaction stalls the loop, so it should be rare. */
+#define COMPACT_MIN (64ull * 1024 * 1024)
 
 enum {
 	OPT_HANDSHAKE_TIMEOUT = 256,

@@ -3,9 +3,9 @@
  *
  * Authorization: the command carries auth_pub and a MAC keyed by
  * X25519(session auth secret, auth_pub) bound to the session id.  The
- * derived key is cached per connection so the hot path costs one HMAC.
- * A missing queue is checked against a dummy hash after the same DH and
- * MAC work, and answers the same ERR AUTH as a wrong key.
+ * derived key is cached per connection so the hot path costs one keyed
+ * BLAKE2b.  A missing queue is checked against a dummy hash after the
+ * same DH and MAC work, and answers the same ERR AUTH as a wrong key.
  */
 #include "relay-server-int.h"
 
@@ -27,7 +27,7 @@ reply_err(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
 	}
 	tx.tag = PROTO_ERR;
 	tx.u.err.code = code;
-	rs_conn_send(s, c, &tx);
+	rs_conn_reply(s, c, &tx);
 }
 
 /* Reply with a bare tag (OK, PONG) echoing corr_id and entity. */
@@ -42,7 +42,7 @@ reply_tag(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
 	tx.entity_len = cmd->entity_len;
 	memcpy(tx.entity, cmd->entity, cmd->entity_len);
 	tx.tag = tag;
-	rs_conn_send(s, c, &tx);
+	rs_conn_reply(s, c, &tx);
 }
 
 /* Send a pushed (corr_id 0) bare notice such as END or QCONT. */
@@ -56,7 +56,7 @@ push_tag(struct relay_server *s, struct rs_conn *c, const uint8_t *entity,
 	tx.entity_len = NOID_ID_LEN;
 	memcpy(tx.entity, entity, NOID_ID_LEN);
 	tx.tag = tag;
-	rs_conn_send(s, c, &tx);
+	rs_conn_push(s, c, &tx);
 }
 
 /* The authenticator key for auth_pub on c, from the cache or derived. */
@@ -162,7 +162,10 @@ send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
 		fatalx("relay: cannot seal a stored message");
 	tx.u.msg.enc = s->scratch;
 	tx.u.msg.enc_len = enc_len;
-	rs_conn_send(s, c, &tx);
+	if (corr_id == 0)
+		rs_conn_push(s, c, &tx);
+	else
+		rs_conn_reply(s, c, &tx);
 	s->st.msgs_out++;
 }
 
@@ -291,7 +294,7 @@ cmd_new(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 	memcpy(r.u.ids.rid, q->rid, NOID_ID_LEN);
 	memcpy(r.u.ids.sid, q->sid, NOID_ID_LEN);
 	memcpy(r.u.ids.relay_dh_pub, dh_pub, NOID_KEY_LEN);
-	rs_conn_send(s, c, &r);
+	rs_conn_reply(s, c, &r);
 }
 
 /* SEND: append to the queue named by the sender id. */

@@ -47,7 +47,8 @@ struct rs_conn {
 	bool refused;
 	bool paused; /* not reading: too much output pending */
 
-	struct buf out; /* u16 len | transmission, not yet in blocks */
+	struct buf out; /* u16 len | transmission, free to go now */
+	struct buf held; /* replies that wait for this pass's commit */
 	struct rs_kcache *kc; /* lazily allocated */
 	uint8_t nkc, kc_cap, kc_next;
 
@@ -94,8 +95,17 @@ bool rs_list_linked(const struct rs_link *n);
 void rs_list_add_tail(struct rs_link *l, struct rs_link *n);
 void rs_list_del(struct rs_link *n);
 
-/* Queue a response transmission on c (flushed after the commit). */
-void rs_conn_send(
+/*
+ * Queue a reply on c.  While the journal has records not yet synced
+ * (or c has replies held already, to keep replies in order) it waits
+ * for the pass's commit: nothing is said OK before it is durable.
+ */
+void rs_conn_reply(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx);
+
+/* Queue a push (MSG, END, QCONT with corr_id 0) on c: it may leave
+ * before the commit. */
+void rs_conn_push(
     struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx);
 
 /* Mark c for closing once its output is written. */

@@ -365,6 +365,7 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 	else
 		s->nconns--;
 	buf_free(&c->out);
+	buf_free(&c->held);
 	if (c->kc != NULL) {
 		sodium_memzero(c->kc, c->kc_cap * sizeof *c->kc);
 		free(c->kc);
@@ -373,7 +374,12 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 	listen_resume(s);
 }
 
-/* Mark c for closing once its output is written. */
+/*
+ * Mark c for closing once its output is written.  c stays on whatever
+ * ready list holds it: pass() may be walking that list, and the walk
+ * unlinks each entry itself (conn_read skips closing ones); conn_free
+ * unlinks what is left.
+ */
 void
 rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 {
@@ -383,7 +389,6 @@ rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 	c->deadline_base = clock_mono_ms();
 	rs_list_del(&c->timeline);
 	rs_list_add_tail(&s->closing, &c->timeline);
-	rs_list_del(&c->ready);
 }
 
 /* Drop c at the end of this pass without writing what it has pending. */
@@ -394,30 +399,49 @@ conn_drop(struct relay_server *s, struct rs_conn *c)
 		s->st.conns_dropped++;
 	rs_conn_close_later(s, c);
 	buf_free(&c->out);
+	buf_free(&c->held);
 	c->deadline_base = 0; /* reaped at once */
 }
 
-/* Queue a response transmission on c. */
-void
-rs_conn_send(
-    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
+/* Encode tx onto b (c's out or held). */
+static void
+conn_queue(struct relay_server *s, struct rs_conn *c, struct buf *b,
+    const struct proto_tx *tx)
 {
 	size_t size = proto_tx_size(tx, 0), len;
 	uint8_t *p;
 
 	if (c->state == RS_CLOSING && c->deadline_base == 0)
 		return;
-	if (c->out.len + size + 2 > s->cfg->out_limit) {
+	if (c->out.len + c->held.len + size + 2 > s->cfg->out_limit) {
 		/* A reader this slow would make us buffer without bound. */
 		conn_drop(s, c);
 		return;
 	}
-	p = buf_append_space(&c->out, size + 2);
+	p = buf_append_space(b, size + 2);
 	if (proto_tx_encode(tx, NULL, p + 2, size, &len) != 0 || len != size)
 		fatalx("relay: cannot encode a response (tag %u)", tx->tag);
 	be16_put(p, (uint16_t)len);
 	if (!rs_list_linked(&c->dirty))
 		rs_list_add_tail(&s->dirty, &c->dirty);
+}
+
+/* Queue a reply: held for the commit when anything awaits one. */
+void
+rs_conn_reply(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
+{
+	conn_queue(s, c,
+	    relay_journal_pending(s->j) || c->held.len > 0 ? &c->held : &c->out,
+	    tx);
+}
+
+/* Queue a push: free to leave before the commit. */
+void
+rs_conn_push(
+    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
+{
+	conn_queue(s, c, &c->out, tx);
 }
 
 /* Pack c's pending answers into blocks while the transport has room. */
@@ -502,6 +526,7 @@ on_accept(struct relay_server *s, int lfd)
 		c->state = RS_HANDSHAKE;
 		c->deadline_base = clock_mono_ms();
 		buf_init(&c->out);
+		buf_init(&c->held);
 		if (full) {
 			transport_refuse(c->t, TRANSPORT_STATUS_FULL);
 			c->refused = true;
@@ -521,7 +546,8 @@ on_accept(struct relay_server *s, int lfd)
 	}
 }
 
-/* Read and run what c has, a few blocks at a time for fairness. */
+/* Read and run what c has, a few blocks at a time for fairness.  Takes
+ * c off any ready list first. */
 static void
 conn_read(struct relay_server *s, struct rs_conn *c)
 {
@@ -562,7 +588,7 @@ conn_read(struct relay_server *s, struct rs_conn *c)
 			rs_cmd_block(s, c, block);
 			if (c->state == RS_CLOSING)
 				return;
-			if (c->out.len >= RS_PAUSE_BYTES) {
+			if (c->out.len + c->held.len >= RS_PAUSE_BYTES) {
 				c->paused = true;
 				break;
 			}
@@ -715,52 +741,70 @@ sweep(struct relay_server *s)
 	s->next_sweep_ms = wall + every;
 }
 
-/* Commit the journal, then write the answers.  false on failure. */
+/*
+ * Write what may go before the commit (pushes, replies that waited for
+ * nothing), commit the journal with one fdatasync for the whole pass,
+ * then release the held replies.  false on failure.
+ */
 static bool
 commit_and_flush(struct relay_server *s)
 {
+	struct rs_link *l;
 	struct rs_conn *c;
 
+	for (l = s->dirty.next; l != &s->dirty; l = l->next) {
+		c = CONN_OF(l, dirty);
+		if (c->out.len > 0)
+			conn_flush(s, c);
+	}
 	if (relay_journal_pending(s->j)) {
-		if (relay_journal_commit(s->j) != 0 ||
-		    relay_journal_maybe_compact(s->j, s->qs) != 0) {
-			fprintf(stderr,
-			    "noid-relay: cannot write the journal: "
-			    "%s; stopping without answering\n",
-			    strerror(errno));
-			s->failed = true;
-			return false;
-		}
+		if (relay_journal_commit(s->j) != 0)
+			goto fail;
 	}
 	while (!rs_list_empty(&s->dirty)) {
 		c = CONN_OF(s->dirty.next, dirty);
 		rs_list_del(&c->dirty);
+		if (c->held.len > 0) {
+			buf_put(&c->out, c->held.data, c->held.len);
+			buf_free(&c->held);
+		}
 		conn_flush(s, c);
 	}
+	/* Compaction stalls the loop: only after the replies are out. */
+	if (relay_journal_maybe_compact(s->j, s->qs) != 0)
+		goto fail;
 	return true;
+fail:
+	fprintf(stderr, "noid-relay: cannot write the journal: %s; stopping\n",
+	    strerror(errno));
+	s->failed = true;
+	return false;
 }
 
 /* One pass of the loop. */
 static void
 pass(struct relay_server *s, struct epoll_event *evs, int n)
 {
-	struct rs_link *l, *next, ready;
+	struct rs_link ready;
 	struct rs_conn *c;
 	uint64_t now;
 	size_t k;
 	int i, fd;
 
-	/* Blocks left unread last pass go first, then the new events. */
+	/*
+	 * Blocks left unread last pass go first, then the new events.
+	 * The walk always takes the head (conn_read unlinks it): a
+	 * command may close any other connection, so no saved pointer
+	 * into the list is safe.
+	 */
 	rs_list_init(&ready);
 	if (!rs_list_empty(&s->ready)) {
 		ready = s->ready;
 		ready.next->prev = &ready;
 		ready.prev->next = &ready;
 		rs_list_init(&s->ready);
-		for (l = ready.next; l != &ready; l = next) {
-			next = l->next;
-			conn_read(s, CONN_OF(l, ready));
-		}
+		while (!rs_list_empty(&ready))
+			conn_read(s, CONN_OF(ready.next, ready));
 	}
 	for (i = 0; i < n; i++) {
 		fd = evs[i].data.fd;

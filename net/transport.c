@@ -26,7 +26,8 @@ enum transport_state {
 	TRANSPORT_WAIT_MSG1, /* server: waiting for the client's msg1 */
 	TRANSPORT_WAIT_MSG2, /* client: msg1 queued, waiting for msg2 */
 	TRANSPORT_OPEN, /* blocks flow both ways */
-	TRANSPORT_CLOSING /* server refused: flush msg2, then close */
+	TRANSPORT_CLOSING, /* server refused: flush msg2, then close */
+	TRANSPORT_FAILED /* client: the relay key is unusable */
 };
 
 /* One queued output frame. */
@@ -118,6 +119,8 @@ transport_flush(struct transport *t)
 	struct transport_out *o;
 	ssize_t n;
 
+	if (t->state == TRANSPORT_FAILED)
+		return NOID_ERR_KEY;
 	while ((o = t->out_head) != NULL) {
 		n = send(
 		    t->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
@@ -166,7 +169,7 @@ struct transport *
 transport_new_client(
     int fd, const uint8_t relay_pub[32], uint16_t vmin, uint16_t vmax)
 {
-	uint8_t payload[TRANSPORT_HS_PAYLOAD] = {0};
+	uint8_t payload[TRANSPORT_HS_PAYLOAD] = {0}, msg1[TRANSPORT_HS_MSG];
 	struct transport *t;
 	size_t n;
 
@@ -177,11 +180,14 @@ transport_new_client(
 	memcpy(payload, TRANSPORT_MAGIC, 4);
 	be16_put(payload + 4, vmin);
 	be16_put(payload + 6, vmax);
-	if (noise_hs_write(t->hs, payload, sizeof payload,
-	        transport_out_push(t, TRANSPORT_HS_MSG), TRANSPORT_HS_MSG,
-	        &n) != 0 ||
-	    n != TRANSPORT_HS_MSG)
-		fatalx("noise msg1 failed");
+	/* Only a low-order relay key makes this fail: report it as the
+	 * key's fault at the first event rather than abort. */
+	if (noise_hs_write(
+	        t->hs, payload, sizeof payload, msg1, sizeof msg1, &n) != 0) {
+		t->state = TRANSPORT_FAILED;
+		return t;
+	}
+	memcpy(transport_out_push(t, TRANSPORT_HS_MSG), msg1, n);
 	return t;
 }
 
@@ -307,6 +313,21 @@ transport_read_error(struct transport *t, ssize_t n)
 	return closed ? NOID_ERR_CLOSED : NOID_ERR_IO;
 }
 
+/* Refusing: swallow what the client still sends so POLLIN cannot spin. */
+static int
+transport_discard(struct transport *t)
+{
+	uint8_t junk[512];
+	ssize_t n;
+
+	do
+		n = read(t->fd, junk, sizeof junk);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n > 0 ? 0 : transport_read_error(t, n);
+}
+
 /* Read and process at most one frame. */
 int
 transport_on_readable(
@@ -320,8 +341,10 @@ transport_on_readable(
 	*block = NULL;
 	if (t->rbuf_handed)
 		transport_rbuf_free(t);
+	if (t->state == TRANSPORT_FAILED)
+		return NOID_ERR_KEY;
 	if (t->state == TRANSPORT_CLOSING)
-		return 0;
+		return transport_discard(t);
 	need = t->state == TRANSPORT_OPEN ? NOID_BLOCK : TRANSPORT_HS_MSG;
 	if (t->rbuf == NULL) {
 		t->rbuf = xmalloc(need);
@@ -373,7 +396,8 @@ transport_on_writable(struct transport *t)
 int
 transport_wants_write(const struct transport *t)
 {
-	return t->out_head != NULL;
+	/* A failed client asks for POLLOUT so the loop sees the error. */
+	return t->out_head != NULL || t->state == TRANSPORT_FAILED;
 }
 
 /* Room for n more blocks? */

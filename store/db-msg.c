@@ -2,9 +2,10 @@
  * db-msg: messages — adding, editing, deleting (each an op), reading a
  * conversation newest-first in pages, read markers and full-text search.
  *
- * Paging uses the (profile, conv, ts, id) index and a row-value cursor
- * so the newest screenful of a 100k-message history costs one short
- * index walk, not a sort.
+ * Paging walks the covering messages_page index (profile, conv, ts, id
+ * and every column shown, schema v3) with a row-value cursor, so the
+ * newest screenful of a 100k-message history is one short walk over a
+ * few adjacent pages: no sort, no lookups into the table.
  */
 #include "store-int.h"
 
@@ -14,8 +15,7 @@
 /* The columns msg_fill reads, in order. */
 #define MSG_COLS                                                               \
 	"m.id, m.conv, m.conn, m.dir, m.ts, m.seq, m.hash, m.text,"            \
-	" m.edited, m.deleted, coalesce((SELECT o.status FROM outbox o"        \
-	" WHERE o.profile_id = m.profile_id AND o.msg_id = m.id), 0)"
+	" m.edited, m.deleted, m.status"
 
 /* Fill a store_msg from a row of MSG_COLS. */
 static void

@@ -217,9 +217,26 @@ db_col_blobdup(sqlite3_stmt *s, int i, size_t *len)
 }
 
 /*
+ * Make an empty database file with mode 0600 (SQLite would use 0644
+ * less the umask); its WAL and journals copy the database file's mode.
+ */
+static int
+db_create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : NOID_ERR_IO;
+	close(fd);
+	return 0;
+}
+
+/*
  * Open the database file, through the encrypting VFS when named (a page
  * 1 that does not decrypt is damage: the key file already proved the
- * password).
+ * password).  Exclusive locking, set before the first read: one process
+ * owns a data dir, and the WAL index then lives in heap memory, so no
+ * -shm file (page numbers, a checksum over plaintext) reaches the disk.
  */
 int
 db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
@@ -228,13 +245,17 @@ db_open_file(const char *path, const char *vfs_name, int create, sqlite3 **out)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
+	*out = NULL;
+	if (create && (rc = db_create_private(path)) != 0)
+		return rc;
 	if (vfs_name != NULL) {
-		rc = vfs_enc_open(path, vfs_name, create, out);
+		rc = vfs_enc_open(path, vfs_name, VFS_ENC_EXCLUSIVE, out);
 		return rc == NOID_ERR_CRYPTO ? NOID_ERR_CORRUPT : rc;
 	}
-	if (create)
-		oflags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, out, oflags, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    *out, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(*out);
 		*out = NULL;
@@ -259,8 +280,9 @@ lock_take(const char *dir, int *fdp)
 		close(fd);
 		return rc;
 	}
+	/* Write, then cut: no truncate to zero and regrow on every open. */
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (pwrite(fd, pid, (size_t)n, 0) != n || ftruncate(fd, n) != 0) {
 		close(fd);
 		return NOID_ERR_IO;
 	}
@@ -298,6 +320,8 @@ db_configure(struct store *st)
 	    "PRAGMA secure_delete=ON",
 	    "PRAGMA temp_store=MEMORY",
 	    "PRAGMA foreign_keys=ON",
+	    /* Every page read from disk costs a decryption: cache more. */
+	    "PRAGMA cache_size=-32768",
 	};
 	size_t i;
 	int rc;
@@ -457,7 +481,8 @@ store_close(struct store *st)
 }
 
 int
-store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags)
 {
 	char *path;
 	int rc;
@@ -467,9 +492,16 @@ store_change_password(struct store *st, const char *old_pw, const char *new_pw)
 	if ((rc = password_check(new_pw, 1)) != 0)
 		return rc;
 	path = path_join(st->dir, KEY_NAME);
-	rc = key_change_password(path, old_pw, new_pw);
+	rc = key_change_password(
+	    path, old_pw, new_pw, (flags & STORE_FAST_KDF) != 0);
 	free(path);
 	return rc;
+}
+
+int
+store_change_password(struct store *st, const char *old_pw, const char *new_pw)
+{
+	return store_change_password_flags(st, old_pw, new_pw, 0);
 }
 
 int
@@ -523,7 +555,8 @@ store_schema_latest(void)
 
 /*
  * The model's invariants, each a query counting violations: per-device
- * seqs run 1..n, and every projection row has the op that made it.
+ * seqs run 1..n, every projection row has the op that made it, and a
+ * message's copy of its outbox status agrees with the outbox.
  */
 static const char *const invariants[] = {
     "SELECT count(*) FROM (SELECT min(seq) mi, max(seq) ma, count(*) c"
@@ -547,6 +580,9 @@ static const char *const invariants[] = {
     " AND o.seq = r.seq)",
     "SELECT count(*) FROM ops WHERE length(sig) != 64 OR length(author)"
     " != 16 OR length(target) != 16",
+    "SELECT count(*) FROM messages m WHERE m.status != coalesce((SELECT"
+    " o.status FROM outbox o WHERE o.profile_id = m.profile_id"
+    " AND o.msg_id = m.id), 0)",
 };
 
 /* Run one counting query; a non-zero count is corruption. */

@@ -95,18 +95,41 @@ static const char *const steps[] = {
     " END;"
     "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');"
     "CREATE INDEX outbox_status ON outbox(profile_id, status);",
+
+    /*
+     * 3: a conversation's messages clustered for reading.  The status of
+     * an outgoing message is copied into its row (triggers keep it), and
+     * a covering index keyed (profile, conv, ts, id) holds every column
+     * a page of messages shows, so the newest 200 of one conversation
+     * sit on a few adjacent pages instead of ~200 scattered table and
+     * outbox pages (each a decryption).
+     */
+    "ALTER TABLE messages ADD COLUMN status INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE messages SET status = o.status FROM outbox o"
+    "  WHERE o.profile_id = messages.profile_id AND o.msg_id = messages.id;"
+    "CREATE TRIGGER outbox_ai AFTER INSERT ON outbox BEGIN"
+    "  UPDATE messages SET status = new.status"
+    "  WHERE profile_id = new.profile_id AND id = new.msg_id;"
+    " END;"
+    "CREATE TRIGGER outbox_au AFTER UPDATE OF status ON outbox BEGIN"
+    "  UPDATE messages SET status = new.status"
+    "  WHERE profile_id = new.profile_id AND id = new.msg_id;"
+    " END;"
+    "CREATE INDEX messages_page ON messages(profile_id, conv, ts, id,"
+    "  conn, dir, seq, hash, text, edited, deleted, status);"
+    "DROP INDEX messages_conv;",
 };
 
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
 /*
  * Sample data as an old version wrote it: a profile "sample v%d" with
- * its device, a contact, a connection and one message, each with its
- * op so the upgraded database passes store_check.  fixtures[i] holds
- * from schema version fixture_from[i] on.
+ * its device, a contact, a connection, an incoming message and a sent
+ * one, each with its op so the upgraded database passes store_check.
+ * fixture_msgs[i] is how versions from fixture_from[i] on stored the
+ * messages.
  */
-static const int fixture_from[] = {1};
-static const char *const fixtures[] = {
+static const char fixture_common[] =
     "INSERT INTO profiles VALUES (x'00000000000000000000000000000001',"
     "  'sample v%d', NULL);"
     "INSERT INTO local_devices VALUES (x'00000000000000000000000000000001',"
@@ -127,7 +150,10 @@ static const char *const fixtures[] = {
     "  x'000000000000000000000000000000a1', x'', zeroblob(64)),"
     " (x'00000000000000000000000000000001',"
     "  x'000000000000000000000000000000d1', 5, 327680, 8,"
-    "  x'000000000000000000000000000000e1', x'', zeroblob(64));"
+    "  x'000000000000000000000000000000e1', x'', zeroblob(64)),"
+    " (x'00000000000000000000000000000001',"
+    "  x'000000000000000000000000000000d1', 6, 393216, 8,"
+    "  x'000000000000000000000000000000e2', x'', zeroblob(64));"
     "INSERT INTO devices VALUES (x'00000000000000000000000000000001',"
     "  x'000000000000000000000000000000d1', zeroblob(32), 'old', 0, NULL);"
     "INSERT INTO registers VALUES (x'00000000000000000000000000000001',"
@@ -137,13 +163,30 @@ static const char *const fixtures[] = {
     "  x'000000000000000000000000000000c1', 'old friend', 0);"
     "INSERT INTO connections VALUES (x'00000000000000000000000000000001',"
     "  x'000000000000000000000000000000a1',"
-    "  x'000000000000000000000000000000c1', 2, NULL, 0);"
+    "  x'000000000000000000000000000000c1', 2, NULL, 0);";
+
+#define FIXTURE_MSG(id, dir, ts, text)                                         \
+	"(x'00000000000000000000000000000001',"                                \
+	" x'000000000000000000000000000000" id "',"                            \
+	" x'000000000000000000000000000000c1',"                                \
+	" x'000000000000000000000000000000a1',"                                \
+	" x'000000000000000000000000000000d1', " dir ", " ts ", 1, '" text "'"
+
+#define FIXTURE_OUTBOX                                                         \
+	"INSERT INTO outbox VALUES (x'00000000000000000000000000000001',"      \
+	"  x'000000000000000000000000000000e2',"                               \
+	"  x'000000000000000000000000000000a1', 2, zeroblob(32));"
+
+static const int fixture_from[] = {1, 3};
+static const char *const fixture_msgs[] = {
     "INSERT INTO messages(profile_id, id, conv, conn, author, dir, ts, seq,"
-    "  text) VALUES (x'00000000000000000000000000000001',"
-    "  x'000000000000000000000000000000e1',"
-    "  x'000000000000000000000000000000c1',"
-    "  x'000000000000000000000000000000a1',"
-    "  x'000000000000000000000000000000d1', 1, 1000, 1, 'sample message');",
+    "  text) VALUES " FIXTURE_MSG(
+        "e1", "1", "1000", "sample message") ")," FIXTURE_MSG("e2", "2", "2000",
+        "old reply") ");" FIXTURE_OUTBOX,
+    "INSERT INTO messages(profile_id, id, conv, conn, author, dir, ts, seq,"
+    "  text, status) VALUES " FIXTURE_MSG(
+        "e1", "1", "1000", "sample message") ", 0)," FIXTURE_MSG("e2", "2",
+        "2000", "old reply") ", 2);" FIXTURE_OUTBOX,
 };
 
 int
@@ -221,13 +264,16 @@ schema_fixture(sqlite3 *db, int version)
 	size_t i, pick = 0;
 	int rc;
 
-	for (i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+	for (i = 0; i < sizeof fixture_msgs / sizeof fixture_msgs[0]; i++)
 		if (fixture_from[i] <= version)
 			pick = i;
-	xasprintf(&sql, fixtures[pick], version, version);
+	xasprintf(&sql, fixture_common, version, version);
 	rc = db_err(NULL, sqlite3_exec(db, sql, NULL, NULL, NULL));
 	free(sql);
-	return rc;
+	if (rc != 0)
+		return rc;
+	return db_err(
+	    NULL, sqlite3_exec(db, fixture_msgs[pick], NULL, NULL, NULL));
 }
 
 int

@@ -252,7 +252,8 @@ key_unlock(const char *path, const char *password, uint8_t **data_key)
 }
 
 int
-key_change_password(const char *path, const char *old_pw, const char *new_pw)
+key_change_password(
+    const char *path, const char *old_pw, const char *new_pw, int fast_kdf)
 {
 	struct key_file kf;
 	uint64_t ops, mem;
@@ -267,8 +268,8 @@ key_change_password(const char *path, const char *old_pw, const char *new_pw)
 		return rc;
 	if ((rc = key_unwrap(&kf, old_pw, &dk)) != NOID_OK)
 		return rc;
-	key_cost(0, &ops, &mem);
-	if (kf.has_password) {
+	key_cost(fast_kdf, &ops, &mem);
+	if (kf.has_password && !fast_kdf) {
 		ops = kf.ops;
 		mem = kf.mem;
 	}

@@ -73,10 +73,11 @@ int key_unlock(const char *path, const char *password, uint8_t **data_key);
  * Re-wrap the data key under new_pw (NULL: remove the password) with a
  * fresh salt and nonce; the file is replaced atomically.  Keeps the file's
  * KDF cost when it had a password, else uses the defaults (NOID_KDF_FAST
- * respected).  Errors as key_unlock for old_pw; nothing changes on error.
+ * respected); fast_kdf (tests only) picks the minimum cost either way.
+ * Errors as key_unlock for old_pw; nothing changes on error.
  */
 int key_change_password(
-    const char *path, const char *old_pw, const char *new_pw);
+    const char *path, const char *old_pw, const char *new_pw, int fast_kdf);
 
 /* Whether the key file is protected by a password (*yes = 0 or 1). */
 int key_has_password(const char *path, int *yes);

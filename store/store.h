@@ -2,8 +2,10 @@
  * noid — store: the client's encrypted database (DESIGN §6–7).
  *
  * One data directory holds one store: DIR/key (the wrapped data key),
- * DIR/noid.db (+ -wal, -shm; every page encrypted) and DIR/lock (an
- * flock plus the holder's pid).  One process per data dir.
+ * DIR/noid.db (+ -wal; every page encrypted) and DIR/lock (an flock
+ * plus the holder's pid), each mode 0600 in a 0700 DIR.  One process
+ * per data dir: the database is opened with exclusive locking, so
+ * SQLite keeps the WAL index in memory and never writes a -shm file.
  *
  * Everything the user sees is a projection of a per-profile op log.
  * Each mutation below appends a signed op (author device, per-device seq,
@@ -64,6 +66,9 @@ int store_lock_holder(const char *dir, long *pid);
  */
 int store_change_password(
     struct store *st, const char *old_pw, const char *new_pw);
+/* The same; flags STORE_FAST_KDF (tests only): cheap Argon2 parameters. */
+int store_change_password_flags(
+    struct store *st, const char *old_pw, const char *new_pw, int flags);
 
 /* Whether the store in dir has a password. */
 int store_has_password(const char *dir, int *yes);
@@ -80,12 +85,6 @@ void store_tx_rollback(struct store *st);
 
 /* PRAGMA integrity_check, FTS check and the op-log invariants. */
 int store_check(struct store *st);
-
-/*
- * After a NOID_ERR_CORRUPT: the damaged database page (*pgno; 0 when
- * the damage is in the WAL or a journal).  0 when nothing was seen.
- */
-int store_corruption(struct store *st, uint32_t *pgno);
 
 /*
  * After a NOID_ERR_CORRUPT: the damaged database page (*pgno; 0 when

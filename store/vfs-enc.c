@@ -460,7 +460,7 @@ vfs_map_error(struct vfs_enc *v, int rc)
 }
 
 int
-vfs_enc_open(const char *path, const char *vfs_name, int create, sqlite3 **out)
+vfs_enc_open(const char *path, const char *vfs_name, int oflags, sqlite3 **out)
 {
 	struct vfs_enc *v;
 	sqlite3 *db = NULL;
@@ -469,14 +469,22 @@ vfs_enc_open(const char *path, const char *vfs_name, int create, sqlite3 **out)
 	*out = NULL;
 	if (path == NULL || (v = vfs_find(vfs_name)) == NULL)
 		return NOID_ERR_INVAL;
-	if (!create && access(path, F_OK) != 0)
+	if (!(oflags & VFS_ENC_CREATE) && access(path, F_OK) != 0)
 		return errno == ENOENT ? NOID_ERR_NOENT : NOID_ERR_IO;
 	memset(&v->fault, 0, sizeof v->fault);
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE;
-	if (create)
+	if (oflags & VFS_ENC_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, &db, flags, vfs_name);
 	if (rc != SQLITE_OK)
+		goto out;
+	/*
+	 * Before the first access: a WAL opened in exclusive mode keeps its
+	 * index in heap memory, so no -shm file is ever made.
+	 */
+	if ((oflags & VFS_ENC_EXCLUSIVE) &&
+	    (rc = sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL,
+	         NULL)) != SQLITE_OK)
 		goto out;
 	/* Before anything is written: new databases get the reserve. */
 	rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n);

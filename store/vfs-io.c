@@ -34,6 +34,7 @@
 
 #define PGSZ_MIN 512
 #define PGSZ_MAX 65536
+#define PGSZ_USUAL 4096 /* SQLite's default page size */
 
 /* What reading one unit found. */
 enum unit_state {
@@ -52,6 +53,16 @@ io_ad(uint8_t ad[AD_LEN], int kind, uint64_t index)
 	ad[0] = FORMAT;
 	ad[1] = (uint8_t)kind;
 	be64_put(ad + 2, index);
+}
+
+/*
+ * Whether n (> 0) bytes are all zero.  Not constant-time on purpose: it
+ * looks at ciphertext, which exits at the first byte.
+ */
+static int
+io_is_zero(const uint8_t *p, size_t n)
+{
+	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
 }
 
 /* Seal len bytes at p in place; nonce and tag go to the 40 bytes after. */
@@ -105,7 +116,7 @@ io_unit_get(struct vfs_file *f, int kind, uint64_t index, sqlite3_int64 phys,
 	}
 	if (rc != SQLITE_OK)
 		return rc;
-	if (sodium_is_zero(f->buf, plen)) {
+	if (io_is_zero(f->buf, plen)) {
 		*state = UNIT_ZERO;
 		return SQLITE_OK;
 	}
@@ -131,17 +142,32 @@ io_pgsz_ok(uint32_t v)
 	return v >= PGSZ_MIN && v <= PGSZ_MAX && (v & (v - 1)) == 0;
 }
 
+/* Whether page 1 opens as a page of p bytes whose header agrees. */
+static int
+io_db_try(struct vfs_file *f, const uint8_t *raw, uint32_t p)
+{
+	uint32_t hdr;
+
+	memcpy(f->buf, raw, p);
+	if (io_unseal(f, VFS_ENC_DB, 1, f->buf, p - VFS_ENC_RESERVE) != 0)
+		return 0;
+	hdr = ((uint32_t)f->buf[16] << 8) | f->buf[17];
+	return hdr == (p == PGSZ_MAX ? 1 : p);
+}
+
 /*
  * Learn a database's page size: the one power of two at which page 1
- * opens (and whose header agrees).  Leaves pgsz 0 for an empty or
- * all-zero file; records a fault on page 1 if nothing opens.
+ * opens (and whose header agrees).  SQLite's default size is tried
+ * first, from a read of just that much, so a usual open costs one
+ * decryption; the others only if it fails.  Leaves pgsz 0 for an empty
+ * or all-zero file; records a fault on page 1 if nothing opens.
  */
 static int
 io_db_probe(struct vfs_file *f)
 {
 	sqlite3_int64 fsize;
 	uint8_t *raw = NULL;
-	uint32_t p, hdr;
+	uint32_t p;
 	size_t have;
 	int rc;
 
@@ -150,18 +176,22 @@ io_db_probe(struct vfs_file *f)
 		return rc;
 	have = fsize < PGSZ_MAX ? (size_t)fsize : PGSZ_MAX;
 	raw = xmalloc(have);
+	if (have >= PGSZ_USUAL) {
+		rc = f->real->pMethods->xRead(f->real, raw, PGSZ_USUAL, 0);
+		if (rc != SQLITE_OK)
+			goto out;
+		if (io_db_try(f, raw, PGSZ_USUAL)) {
+			f->pgsz = PGSZ_USUAL;
+			goto out;
+		}
+	}
 	rc = f->real->pMethods->xRead(f->real, raw, (int)have, 0);
 	if (rc != SQLITE_OK)
 		goto out;
-	if (sodium_is_zero(raw, have))
+	if (io_is_zero(raw, have))
 		goto out;
 	for (p = PGSZ_MIN; p <= have; p *= 2) {
-		memcpy(f->buf, raw, p);
-		if (io_unseal(f, VFS_ENC_DB, 1, f->buf, p - VFS_ENC_RESERVE) !=
-		    0)
-			continue;
-		hdr = ((uint32_t)f->buf[16] << 8) | f->buf[17];
-		if (hdr == (p == PGSZ_MAX ? 1 : p)) {
+		if (p != PGSZ_USUAL && io_db_try(f, raw, p)) {
 			f->pgsz = p;
 			goto out;
 		}

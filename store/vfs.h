@@ -29,9 +29,12 @@
  *    transient databases, sorter files): 4096-byte blocks, each sealed
  *    with a 4-byte length (the file's logical size lives in the last
  *    block) into 4140 bytes; partial writes read-modify-write a block.
- *  - The -shm wal-index passes through: it holds no page content, but
- *    does hold page numbers, salts and SQLite's 64-bit running checksum
- *    of the latest frame (computed over plaintext).
+ *  - The -shm wal-index passes through unencrypted: it holds no page
+ *    content, but does hold page numbers, salts and SQLite's 64-bit
+ *    running checksum of the latest frame (computed over plaintext).
+ *    Open with VFS_ENC_EXCLUSIVE (the store always does: one process
+ *    owns a data dir) and SQLite keeps the wal-index in heap memory:
+ *    no -shm file exists at all.
  *
  * Detected: a changed byte, a unit moved to another index or file kind, a
  * page cut short, the wrong key.  Reads fail with SQLITE_IOERR_DATA and the
@@ -90,20 +93,28 @@ int vfs_enc_register(const char *name, const uint8_t key[32]);
  */
 int vfs_enc_unregister(const char *name);
 
+/* vfs_enc_open flags. */
+#define VFS_ENC_CREATE 0x1 /* create the database if missing */
+#define VFS_ENC_EXCLUSIVE 0x2 /* locking_mode=EXCLUSIVE: no -shm file */
+
 /*
- * Open (creating if asked) a database through the named VFS and make sure
- * new databases get the reserved bytes; reads page 1 so that a wrong key
- * fails here (NOID_ERR_CRYPTO).  Returns 0 or enum noid_err; *out is an
- * open sqlite3 handle the caller closes with sqlite3_close_v2.  The caller
- * sets journal_mode, synchronous, secure_delete and temp_store.
+ * Open (with VFS_ENC_CREATE, creating if missing) a database through the
+ * named VFS and make sure new databases get the reserved bytes; reads
+ * page 1 so that a wrong key fails here (NOID_ERR_CRYPTO).  With
+ * VFS_ENC_EXCLUSIVE the connection holds the file's lock until closed
+ * and a WAL keeps its index in heap memory (no -shm file).  Returns 0 or
+ * enum noid_err; *out is an open sqlite3 handle the caller closes with
+ * sqlite3_close_v2.  The caller sets journal_mode, synchronous,
+ * secure_delete and temp_store.
  */
 int vfs_enc_open(
-    const char *path, const char *vfs_name, int create, sqlite3 **out);
+    const char *path, const char *vfs_name, int flags, sqlite3 **out);
 
 /*
  * The last detected corruption: returns 0 if none (since registration or
- * vfs_enc_clear_error), else NOID_ERR_CORRUPT or NOID_ERR_CRYPTO (page 1
- * does not open: wrong key or damaged header).  *pgno is the database page
+ * vfs_enc_clear_error), else NOID_ERR_CORRUPT, NOID_ERR_CRYPTO (page 1
+ * does not open: wrong key or damaged header) or NOID_ERR_STATE (a page 1
+ * without the reserve was refused: opened without vfs_enc_open).  *pgno is the database page
  * number, or 0 if the fault was in the WAL or a journal (see
  * vfs_enc_last_fault).  NOID_ERR_NOENT for an unknown VFS.
  */

@@ -34,7 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rf_relay_cleanup(&relay);
+	cr_assert_eq(rf_relay_cleanup(&relay), 0, "relay did not stop cleanly");
 }
 
 TestSuite(relay_bad, .init = setup, .fini = teardown, .timeout = 120);
@@ -177,12 +177,7 @@ Test(relay_bad, inconsistent_length_fields)
 	cr_assert_eq(rf_connect(&relay, &c), 0);
 	cr_assert_eq(rf_new_queue(c, "sesame", &q), 0);
 	/* SEND whose body length claims more than the transmission has. */
-	memset(&tx, 0, sizeof tx);
-	tx.tag = PROTO_SEND;
-	tx.entity_len = NOID_ID_LEN;
-	memcpy(tx.entity, q.sid, NOID_ID_LEN);
-	tx.u.send.body = (const uint8_t *)"abc";
-	tx.u.send.body_len = 3;
+	rf_send_init(&tx, &q, "abc", 3);
 	cr_assert_eq(rf_encode(c, &tx, NULL, raw, sizeof raw, &len), 0);
 	be16_put(raw + len - 5, 400);
 	send_raw_tx(c, raw, len);

@@ -1,5 +1,6 @@
 /*
- * relayfix: relay processes and proxied client connections for tests.
+ * relayfix: wire-level client connections for tests (relay processes
+ * come from testrelay).
  */
 #include "relayfix.h"
 
@@ -16,8 +17,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define RF_START_MS 15000
 
 /* Read exactly n bytes from fd within timeout_ms; 0, TIMEOUT or CLOSED. */
 static int
@@ -65,113 +64,69 @@ write_full(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Parse "noid://KEY@127.0.0.1:PORT". */
-static int
-parse_addr(struct rf_relay *r)
+/* Copy what tests read off the testrelay into r. */
+static void
+rf_relay_fill(struct rf_relay *r)
 {
-	char key[64], *at, *colon;
-	size_t klen, outlen;
+	const struct relay_addr *a = testrelay_addr(r->tr);
 
-	if (strncmp(r->addr, "noid://", 7) != 0 ||
-	    (at = strchr(r->addr, '@')) == NULL ||
-	    (colon = strrchr(at, ':')) == NULL)
-		return NOID_ERR_INVAL;
-	klen = (size_t)(at - r->addr - 7);
-	if (klen >= sizeof key)
-		return NOID_ERR_INVAL;
-	memcpy(key, r->addr + 7, klen);
-	key[klen] = '\0';
-	if (b64url_decode(key, r->pub, 32, &outlen) != 0 || outlen != 32)
-		return NOID_ERR_INVAL;
-	r->port = (uint16_t)atoi(colon + 1);
-	return r->port != 0 ? 0 : NOID_ERR_INVAL;
+	r->pid = testrelay_pid(r->tr);
+	snprintf(r->dir, sizeof r->dir, "%s", testrelay_data_dir(r->tr));
+	memcpy(r->pub, a->key, sizeof r->pub);
+	r->port = a->port;
+	snprintf(r->addr, sizeof r->addr, "%s", testrelay_address(r->tr));
 }
 
-/* Start a relay. */
+/* Start a relay, or start the stopped one again. */
 int
 rf_relay_start(struct rf_relay *r, const char *const *extra)
 {
-	const char *argv[48];
-	char *log;
-	size_t n = 0, i, len = 0;
-	int pfd[2], fd;
-	uint8_t ch;
+	int rc;
 
-	if (r->dir[0] == '\0') {
-		snprintf(r->dir, sizeof r->dir, "/tmp/noid-relay-test-XXXXXX");
-		if (mkdtemp(r->dir) == NULL)
+	if (r->tr == NULL) {
+		if ((r->tr = testrelay_start(extra)) == NULL)
 			return NOID_ERR_IO;
-	}
-	argv[n++] = NOID_BUILD_DIR "/noid-relay";
-	argv[n++] = "--data-dir";
-	argv[n++] = r->dir;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	for (i = 0; extra != NULL && extra[i] != NULL && n < 46; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	if (pipe(pfd) != 0)
-		return NOID_ERR_IO;
-	log = path_join(r->dir, "stderr.log");
-	r->pid = fork();
-	if (r->pid == 0) {
-		dup2(pfd[1], 1);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
-		close(pfd[0]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	free(log);
-	close(pfd[1]);
-	r->out_fd = pfd[0];
-	if (r->pid < 0)
-		return NOID_ERR_IO;
-	/* The first line is the address. */
-	for (;;) {
-		if (read_full(r->out_fd, &ch, 1, RF_START_MS) != 0)
-			return NOID_ERR_IO;
-		if (ch == '\n')
-			break;
-		if (len + 1 >= sizeof r->addr)
-			return NOID_ERR_INVAL;
-		r->addr[len++] = (char)ch;
-	}
-	r->addr[len] = '\0';
-	return parse_addr(r);
+	} else if ((rc = testrelay_restart(r->tr)) != 0)
+		return rc;
+	rf_relay_fill(r);
+	return 0;
 }
 
 /* Send sig and wait for the relay. */
 int
 rf_relay_stop(struct rf_relay *r, int sig)
 {
-	int status = -1;
-
-	if (r->pid <= 0)
+	if (r->tr == NULL || r->pid <= 0)
 		return -1;
-	kill(r->pid, sig);
-	waitpid(r->pid, &status, 0);
 	r->pid = 0;
-	close(r->out_fd);
-	r->out_fd = -1;
-	return status;
+	return testrelay_stop(r->tr, sig);
 }
 
-/* Stop if running and remove the data dir. */
-void
+/* Stop gracefully if running, remove the temp dir; the exit status. */
+int
 rf_relay_cleanup(struct rf_relay *r)
 {
-	char *cmd;
+	char *log;
+	uint8_t *text;
+	size_t len;
+	int status = 0;
 
-	if (r->pid > 0)
-		rf_relay_stop(r, SIGKILL);
-	if (r->dir[0] != '\0') {
-		xasprintf(&cmd, "rm -rf '%s'", r->dir);
-		(void)!system(cmd);
-		free(cmd);
-		r->dir[0] = '\0';
+	if (r->tr == NULL)
+		return 0;
+	if (r->pid > 0) {
+		status = rf_relay_stop(r, SIGTERM);
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 	}
+	/* Show what the relay said (ASan reports) when it failed. */
+	log = path_join(testrelay_dir(r->tr), "relay.log");
+	if (status != 0 && file_read_all(log, 1 << 20, &text, &len) == 0) {
+		fprintf(stderr, "%.*s", (int)len, (const char *)text);
+		free(text);
+	}
+	free(log);
+	testrelay_free(r->tr);
+	r->tr = NULL;
+	return status;
 }
 
 /* Raw TCP connection to 127.0.0.1:port. */
@@ -272,6 +227,7 @@ rf_close(struct rf_conn *c)
 	if (c == NULL)
 		return;
 	transport_free(c->t);
+	buf_free(&c->stash);
 	if (c->sp > 0)
 		close(c->sp);
 	if (c->tcp >= 0)
@@ -377,9 +333,31 @@ rf_msg1(const uint8_t *pub, uint8_t out[TRANSPORT_HS_MSG])
 	return rc;
 }
 
-/* Next transmission from the relay. */
+static int rf_recv_wire(struct rf_conn *c, struct proto_tx *tx, int timeout_ms);
+
+/* Next transmission from the relay: stashed pushes first. */
 int
 rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
+{
+	size_t len;
+
+	if (c->stash_off < c->stash.len) {
+		len = be16_get(c->stash.data + c->stash_off);
+		memcpy(c->cur, c->stash.data + c->stash_off + 2, len);
+		c->stash_off += 2 + len;
+		if (c->stash_off == c->stash.len) {
+			buf_reset(&c->stash);
+			c->stash_off = 0;
+		}
+		memset(tx, 0, sizeof *tx);
+		return proto_tx_decode(c->cur, len, PROTO_DIR_RESP, tx);
+	}
+	return rf_recv_wire(c, tx, timeout_ms);
+}
+
+/* Next transmission off the wire (not the stash). */
+static int
+rf_recv_wire(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
 {
 	enum transport_event ev;
 	uint8_t frame[NOID_BLOCK];
@@ -392,8 +370,11 @@ rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms)
 			rc = proto_block_next(&c->it, &p, &len);
 			if (rc == 0) {
 				memset(tx, 0, sizeof *tx);
-				return proto_tx_decode(
-				    p, len, PROTO_DIR_RESP, tx);
+				rc =
+				    proto_tx_decode(p, len, PROTO_DIR_RESP, tx);
+				c->last = p;
+				c->last_len = len;
+				return rc;
 			}
 			c->have_block = false;
 			if (rc != NOID_ERR_NOENT)
@@ -426,9 +407,17 @@ rf_recv_corr(
 {
 	int rc;
 
-	while ((rc = rf_recv(c, tx, timeout_ms)) == 0)
+	if (corr == 0)
+		return rf_recv(c, tx, timeout_ms);
+	while ((rc = rf_recv_wire(c, tx, timeout_ms)) == 0) {
 		if (tx->corr_id == corr)
 			return 0;
+		if (tx->corr_id == 0) {
+			be16_put(buf_append_space(&c->stash, 2),
+			    (uint16_t)c->last_len);
+			buf_put(&c->stash, c->last, c->last_len);
+		}
+	}
 	return rc;
 }
 
@@ -523,6 +512,19 @@ rf_secure(struct rf_conn *c, struct rf_queue *q)
 	return r.tag == PROTO_OK ? 0 : NOID_ERR_PROTO;
 }
 
+/* Fill tx as a SEND. */
+void
+rf_send_init(
+    struct proto_tx *tx, const struct rf_queue *q, const void *body, size_t len)
+{
+	memset(tx, 0, sizeof *tx);
+	tx->tag = PROTO_SEND;
+	tx->entity_len = NOID_ID_LEN;
+	memcpy(tx->entity, q->sid, NOID_ID_LEN);
+	tx->u.send.body = body;
+	tx->u.send.body_len = len;
+}
+
 /* Send a message to q. */
 int
 rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
@@ -531,12 +533,7 @@ rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
 	struct proto_tx tx;
 	int rc;
 
-	memset(&tx, 0, sizeof tx);
-	tx.tag = PROTO_SEND;
-	tx.entity_len = NOID_ID_LEN;
-	memcpy(tx.entity, q->sid, NOID_ID_LEN);
-	tx.u.send.body = body;
-	tx.u.send.body_len = len;
+	rf_send_init(&tx, q, body, len);
 	if ((rc = rf_send(c, &tx, secured ? &q->skey : NULL)) != 0)
 		return rc;
 	if ((rc = rf_recv_corr(c, tx.corr_id, reply, 5000)) != 0)

@@ -1,9 +1,9 @@
 /*
- * relayfix: test fixture for noid-relay.  Starts real relay processes on
- * 127.0.0.1 (port 0, the real port read from the printed address) in a
- * temp data dir, and talks to them through a transport that sits on a
- * socketpair: relayfix copies its bytes to and from the TCP socket, so a
- * test can also take the encrypted frames and mangle them on the wire.
+ * relayfix: wire-level test client for noid-relay.  Relay processes come
+ * from testrelay (one spawner for every test); relayfix talks to them
+ * through a transport that sits on a socketpair: it copies the bytes to
+ * and from the TCP socket, so a test can also take the encrypted frames
+ * and mangle them on the wire.
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
@@ -17,28 +17,35 @@
 
 #include "base.h"
 #include "proto.h"
+#include "testrelay.h"
 #include "transport.h"
 
+/* A relay process: a testrelay plus what tests read from it. */
 struct rf_relay {
-	pid_t pid;
-	int out_fd; /* the relay's stdout, kept open */
+	struct testrelay *tr;
+	pid_t pid; /* 0 while stopped */
 	char dir[64]; /* data dir (kept across restarts) */
 	uint8_t pub[32];
-	uint16_t port;
+	uint16_t port; /* kept across restarts */
 	char addr[160];
 };
 
 /*
- * Start a relay (again, on the same data dir when r->dir is set) with
- * extra arguments (NULL-terminated, may be NULL).  0 or an error.
+ * Start a relay (r zeroed) with extra arguments (NULL-terminated, may
+ * be NULL), or start a stopped one again on the same data dir and port
+ * (extra ignored).  0 or an error.
  */
 int rf_relay_start(struct rf_relay *r, const char *const *extra);
 
 /* Send sig and wait for the relay; returns its wait status. */
 int rf_relay_stop(struct rf_relay *r, int sig);
 
-/* Stop (SIGKILL) if running and remove the data dir. */
-void rf_relay_cleanup(struct rf_relay *r);
+/*
+ * Stop with SIGTERM if running and remove its temp dir.  Returns the
+ * relay's exit status (0 after a clean stop; non-zero for a leak under
+ * ASan, whose report is copied to stderr).
+ */
+int rf_relay_cleanup(struct rf_relay *r);
 
 /* A connection: transport on a socketpair, proxied to TCP. */
 struct rf_conn {
@@ -49,6 +56,13 @@ struct rf_conn {
 	struct proto_block_iter it;
 	bool have_block;
 	uint64_t next_corr;
+	/* Pushes that arrived while rf_recv_corr waited for a reply (the
+	 * relay may push before it replies): u16 len | transmission. */
+	struct buf stash;
+	size_t stash_off;
+	uint8_t cur[NOID_TX_MAX]; /* the stashed push rf_recv returned */
+	const uint8_t *last; /* raw bytes of the last one off the wire */
+	size_t last_len;
 };
 
 /* A client auth or DH key pair. */
@@ -108,7 +122,8 @@ int rf_write_raw(struct rf_conn *c, const void *p, size_t len);
  */
 int rf_recv(struct rf_conn *c, struct proto_tx *tx, int timeout_ms);
 
-/* Receive until a transmission with this corr_id (others dropped). */
+/* Receive until a transmission with this corr_id: other replies are
+ * dropped, pushes (corr_id 0) kept for the next rf_recv. */
 int rf_recv_corr(
     struct rf_conn *c, uint64_t corr, struct proto_tx *tx, int timeout_ms);
 
@@ -120,6 +135,9 @@ int rf_cmd(struct rf_conn *c, uint8_t tag, const uint8_t *entity,
     const struct rf_key *key, struct proto_tx *reply);
 int rf_new_queue(struct rf_conn *c, const char *access_key, struct rf_queue *q);
 int rf_secure(struct rf_conn *c, struct rf_queue *q);
+/* Fill tx as a SEND of body to q (corr_id 0: rf_send assigns one). */
+void rf_send_init(struct proto_tx *tx, const struct rf_queue *q,
+    const void *body, size_t len);
 int rf_send_msg(struct rf_conn *c, const struct rf_queue *q, bool secured,
     const void *body, size_t len, struct proto_tx *reply);
 int rf_ack(struct rf_conn *c, const struct rf_queue *q, const uint8_t *msg_id,

@@ -196,6 +196,16 @@ Test(addr, malformed_prefix_and_key, .init = setup)
 	snprintf(s, sizeof s, "noid://%s@h", bad);
 	cr_assert_eq(addr_parse(s, &a, &why), NOID_ERR_INVAL);
 	cr_assert(strstr(why, "all zero"));
+	/* A low-order point (u = 1). */
+	{
+		uint8_t low[32] = {1};
+		char *k = b64url_encode(low, sizeof low);
+
+		snprintf(s, sizeof s, "noid://%s@h", k);
+		free(k);
+		cr_assert_eq(addr_parse(s, &a, &why), NOID_ERR_INVAL);
+		cr_assert(strstr(why, "not a usable"), "%s", why);
+	}
 }
 
 Test(addr, fingerprint_is_short_and_stable, .init = setup)

@@ -371,3 +371,73 @@ Test(agent_conn, load_refuses_garbage)
 	side_free(&a);
 	side_free(&b);
 }
+
+Test(agent_conn, resync_replaces_a_lost_ratchet)
+{
+	struct side a = {0}, b = {0};
+	struct agent_invite link;
+	struct e2e_code ca, cb;
+	struct buf old;
+	uint8_t body[AGENT_BODY], bad[AGENT_BODY];
+	struct agent_recv rv;
+	int i;
+
+	connect_pair(&a, &b, &link);
+	side_commit(&a);
+	buf_init(&old);
+	buf_put(&old, a.saved.data, a.saved.len);
+	for (i = 0; i < 3; i++) {
+		send_text(&a, &b);
+		deliver(&b, 0);
+		send_text(&b, &a);
+		deliver(&a, 0);
+	}
+	/* a goes back to an old state: b's next message no longer opens. */
+	agent_conn_free(a.c);
+	cr_assert_eq(agent_conn_load(old.data, old.len, &a.c), 0);
+	send_text(&b, &a);
+	cr_assert_eq(
+	    agent_conn_receive(a.c, a.in.body[a.in.head++], AGENT_BODY, &rv),
+	    NOID_ERR_CRYPTO);
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_resync(a.c, body), 0);
+	cr_assert(agent_conn_offer_pending(a.c));
+	/* A tampered RESYNC is refused, state untouched. */
+	memcpy(bad, body, AGENT_BODY);
+	bad[100] ^= 1;
+	cr_assert_neq(agent_conn_receive(b.c, bad, AGENT_BODY, &rv), 0);
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_receive(b.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.resync);
+	cr_assert_not_null(rv.reply);
+	memcpy(body, rv.reply, AGENT_BODY);
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_receive(a.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.resync);
+	cr_assert_null(rv.reply);
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_code(a.c, &ca), 0);
+	cr_assert_eq(agent_conn_code(b.c, &cb), 0);
+	cr_assert_str_eq(ca.digits, cb.digits);
+	/* The answerer sends first in the new ratchet, then both ways; the
+	 * numbering shows what was lost, never silently. */
+	a.sent = 0;
+	send_text(&b, &a);
+	cr_assert_eq(
+	    agent_conn_receive(a.c, a.in.body[a.in.tail - 1], AGENT_BODY, &rv),
+	    0);
+	cr_assert_eq(rv.msg.type, AGENT_MSG_TEXT);
+	cr_assert_eq(rv.integrity, AGENT_INTEGRITY_SKIPPED);
+	agent_recv_clear(&rv);
+	send_text(&a, &b);
+	cr_assert_eq(
+	    agent_conn_receive(b.c, b.in.body[b.in.tail - 1], AGENT_BODY, &rv),
+	    0);
+	cr_assert_eq(rv.msg.type, AGENT_MSG_TEXT);
+	cr_assert_eq(rv.integrity, AGENT_INTEGRITY_BAD_ID);
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_offer_pending(a.c), 0);
+	buf_free(&old);
+	side_free(&a);
+	side_free(&b);
+}

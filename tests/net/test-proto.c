@@ -276,7 +276,8 @@ raw(uint8_t *p, uint8_t auth, uint8_t ent_len, uint8_t tag,
 	memset(p + off, 5, ent_len);
 	off += ent_len;
 	p[off++] = tag;
-	memcpy(p + off, fields, flen);
+	if (flen != 0)
+		memcpy(p + off, fields, flen);
 	return off + flen;
 }
 
@@ -398,10 +399,52 @@ Test(proto, session_binding, .init = setup)
 	noise_keypair(other, k);
 	cr_assert_eq(proto_auth_key(k, other, back.auth_pub, session_id), 0);
 	cr_assert_eq(proto_auth_verify(&back, k, session_id), NOID_ERR_AUTH);
-	/* A low-order auth key is refused outright. */
+	/* A low-order auth key is refused outright, and k is left zero
+	 * (the relay still MACs with it to keep the work the same). */
 	memset(other, 0, sizeof other);
+	memset(k, 0xaa, sizeof k);
 	cr_assert_eq(
 	    proto_auth_key(k, sess_priv, other, session_id), NOID_ERR_CRYPTO);
+	cr_assert(sodium_is_zero(k, sizeof k), "k not zeroed on failure");
+}
+
+/*
+ * The authenticator recomputed from its definition (PROTOCOL.md §5.1)
+ * with libsodium's one-shot primitives: k = HKDF-SHA256 (one block),
+ * mac = BLAKE2b-256 keyed with k over session_id || signed bytes.
+ */
+Test(proto, mac_is_keyed_blake2b, .init = setup)
+{
+	static const uint8_t info[] = NOID_AUTH_INFO "\x01";
+	uint8_t out[NOID_TX_MAX], dh[32], prk[32], k[32], want[32];
+	uint8_t *msg;
+	struct proto_tx tx, back;
+	size_t len;
+	int sg;
+
+	sample(5, &tx, &sg); /* a signed full-size SEND */
+	cr_assert_eq(proto_tx_encode(&tx, &signer, out, sizeof out, &len), 0);
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+	cr_assert_eq(crypto_scalarmult(dh, sess_priv, auth_pub), 0);
+	crypto_auth_hmacsha256(prk, dh, sizeof dh, session_id);
+	crypto_auth_hmacsha256(k, info, sizeof info - 1, prk);
+	cr_assert(memcmp(k, signer.k, 32) == 0);
+	msg = xmalloc(32 + back.signed_len);
+	memcpy(msg, session_id, 32);
+	memcpy(msg + 32, back.signed_part, back.signed_len);
+	crypto_generichash(want, sizeof want, msg, 32 + back.signed_len, k, 32);
+	cr_assert(memcmp(want, back.mac, 32) == 0);
+	/* Not HMAC-SHA256 any more, nor unkeyed BLAKE2b. */
+	crypto_auth_hmacsha256(want, msg, 32 + back.signed_len, k);
+	cr_assert(memcmp(want, back.mac, 32) != 0);
+	crypto_generichash(
+	    want, sizeof want, msg, 32 + back.signed_len, NULL, 0);
+	cr_assert(memcmp(want, back.mac, 32) != 0);
+	/* One flipped body bit fails verification. */
+	back.signed_part = msg + 32;
+	msg[32 + back.signed_len - 1] ^= 1;
+	cr_assert_eq(proto_auth_verify(&back, k, session_id), NOID_ERR_AUTH);
+	free(msg);
 }
 
 Test(proto, key_hash_distinguishes, .init = setup)

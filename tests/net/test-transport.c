@@ -321,3 +321,20 @@ Test(transport, blocks_before_handshake_refused, .init = keys)
 	transport_free(c.t);
 	transport_free(s.t);
 }
+
+Test(transport, low_order_relay_key_fails_cleanly, .init = keys)
+{
+	uint8_t low[32] = {1};
+	enum transport_event ev;
+	const uint8_t *block;
+	struct transport *t;
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	t = transport_new_client(sv[0], low, 1, 1);
+	cr_assert(transport_wants_write(t));
+	cr_assert_eq(transport_on_writable(t), NOID_ERR_KEY);
+	cr_assert_eq(transport_on_readable(t, &ev, &block), NOID_ERR_KEY);
+	transport_free(t);
+	close(sv[1]);
+}

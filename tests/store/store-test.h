@@ -62,6 +62,17 @@ test_file_hash(const char *dir, const char *name, uint8_t out[32])
 	free(path);
 }
 
+/* Whether dir/name exists. */
+static inline int
+test_file_exists(const char *dir, const char *name)
+{
+	char *path = path_join(dir, name);
+	int yes = access(path, F_OK) == 0;
+
+	free(path);
+	return yes;
+}
+
 /* A new store with a profile, one contact and one connection. */
 struct fixture {
 	char *dir;

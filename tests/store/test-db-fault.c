@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -96,34 +97,52 @@ Test(fault, non_database_file_is_refused_unchanged)
 	fixture_close(&f);
 }
 
-Test(fault, flipped_byte_in_a_page_is_detected_and_named)
+/* 300 messages in one commit, then close (checkpoints into noid.db). */
+static void
+fill_and_close(struct fixture *f)
 {
-	struct fixture f;
-	uint8_t id[STORE_ID_LEN], b;
-	struct store *st;
-	uint32_t pgno = 0;
-	char *path, text[64];
-	int i, fd, rc;
+	uint8_t id[STORE_ID_LEN];
+	char text[64];
+	int i;
 
-	fixture_open(&f, 0);
-	cr_assert_eq(store_tx_begin(f.st), 0);
+	cr_assert_eq(store_tx_begin(f->st), 0);
 	for (i = 0; i < 300; i++) {
 		snprintf(text, sizeof text, "filler message number %d", i);
-		cr_assert_eq(store_msg_add(f.st, f.profile, f.conn,
+		cr_assert_eq(store_msg_add(f->st, f->profile, f->conn,
 		                 STORE_DIR_IN, 0, text, strlen(text), id),
 		    0);
 	}
-	cr_assert_eq(store_tx_commit(f.st), 0);
-	store_close(f.st); /* checkpoints: everything in noid.db */
-	f.st = NULL;
-	path = path_join(f.dir, "noid.db");
-	fd = open(path, O_RDWR);
+	cr_assert_eq(store_tx_commit(f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+}
+
+/* XOR one byte of dir/noid.db at off with mask. */
+static void
+flip_byte(const char *dir, off_t off, uint8_t mask)
+{
+	char *path = path_join(dir, "noid.db");
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(pread(fd, &b, 1, 4096 * 5 + 700), 1);
-	b ^= 0x10;
-	cr_assert_eq(pwrite(fd, &b, 1, 4096 * 5 + 700), 1);
+	cr_assert_eq(pread(fd, &b, 1, off), 1);
+	b ^= mask;
+	cr_assert_eq(pwrite(fd, &b, 1, off), 1);
 	close(fd);
 	free(path);
+}
+
+Test(fault, flipped_byte_in_a_page_is_detected_and_named)
+{
+	struct fixture f;
+	struct store *st;
+	uint32_t pgno = 0;
+	int rc;
+
+	fixture_open(&f, 0);
+	fill_and_close(&f);
+	flip_byte(f.dir, 4096 * 5 + 700, 0x10);
 	rc = store_open(f.dir, TEST_PW, STORE_FAST_KDF, &st);
 	if (rc == 0) {
 		rc = store_check(st);
@@ -213,8 +232,11 @@ Test(fault, canary_strings_never_reach_the_disk)
 		    0);
 	}
 	assert_no_canary(dir, "while open (WAL)");
+	cr_assert(test_file_exists(dir, "noid.db-wal"));
+	cr_assert_not(test_file_exists(dir, "noid.db-shm"), "a -shm file");
 	store_close(st);
 	assert_no_canary(dir, "after close");
+	cr_assert_not(test_file_exists(dir, "noid.db-shm"));
 	cr_assert_eq(store_open(dir, TEST_PW, STORE_FAST_KDF, &st), 0);
 	for (i = 0; i < 20; i++)
 		cr_assert_eq(store_msg_delete(st, profile, ids[i]), 0);
@@ -331,5 +353,149 @@ Test(fault, kill_9_at_random_points, .timeout = 600)
 		f.st = NULL;
 	}
 	cr_assert_gt(committed, 0);
+	fixture_close(&f);
+}
+
+/* The permission bits of dir/name. */
+static unsigned
+file_mode(const char *dir, const char *name)
+{
+	char *path = path_join(dir, name);
+	struct stat sb;
+
+	cr_assert_eq(stat(path, &sb), 0, "%s", name);
+	free(path);
+	return (unsigned)(sb.st_mode & 07777);
+}
+
+Test(fault, files_are_private_even_with_a_lax_umask)
+{
+	char *dir = test_dir(), *sub = path_join(dir, "data");
+	static const char *const names[] = {
+	    "noid.db", "noid.db-wal", "key", "lock"};
+	struct store *st;
+	uint8_t profile[STORE_ID_LEN];
+	size_t i;
+
+	umask(022);
+	cr_assert_eq(store_open(sub, TEST_PW, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	cr_assert_eq(file_mode(dir, "data"), 0700u);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		cr_assert_eq(file_mode(sub, names[i]), 0600u, "%s is %o",
+		    names[i], file_mode(sub, names[i]));
+	cr_assert_not(test_file_exists(sub, "noid.db-shm"));
+	store_close(st);
+	/* A plain store (tests, benchmarks) is private too. */
+	test_dir_remove(sub);
+	sub = path_join(dir, "plain");
+	cr_assert_eq(store_open(sub, NULL, TEST_FLAGS | STORE_PLAIN, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	cr_assert_eq(file_mode(sub, "noid.db"), 0600u);
+	cr_assert_eq(file_mode(sub, "noid.db-wal"), 0600u);
+	cr_assert_not(test_file_exists(sub, "noid.db-shm"));
+	store_close(st);
+	test_dir_remove(sub);
+	test_dir_remove(dir);
+}
+
+Test(fault, change_password_rewraps_only)
+{
+	char *dir = test_dir(), *keypath = path_join(dir, "key");
+	uint8_t profile[STORE_ID_LEN], db0[32], db1[32], key0[32], key1[32],
+	    *raw = NULL;
+	struct store_profile *p;
+	struct store *st;
+	size_t n, len;
+
+	cr_assert_eq(store_open(dir, NULL, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "before", "d", profile), 0);
+	store_close(st);
+	test_file_hash(dir, "noid.db", db0);
+	test_file_hash(dir, "key", key0);
+
+	/* No password to one: the fast flag holds even without one before. */
+	cr_assert_eq(store_open(dir, NULL, STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(
+	    store_change_password_flags(st, NULL, "fresh pw", STORE_FAST_KDF),
+	    0);
+	store_close(st);
+	test_file_hash(dir, "noid.db", db1);
+	test_file_hash(dir, "key", key1);
+	cr_assert_eq(memcmp(db0, db1, 32), 0, "the database changed");
+	cr_assert_neq(memcmp(key0, key1, 32), 0, "the key file did not");
+	cr_assert_not(test_file_exists(dir, "noid.db-wal"));
+	/* The new wrap uses the minimum Argon2 cost (opslimit at 12). */
+	cr_assert_eq(file_read_all(keypath, 4096, &raw, &len), 0);
+	cr_assert_eq(len, 116);
+	cr_assert_eq(be64_get(raw + 12), crypto_pwhash_OPSLIMIT_MIN);
+	cr_assert_eq(be64_get(raw + 20), crypto_pwhash_MEMLIMIT_MIN);
+	free(raw);
+
+	open_fails(dir, NULL, STORE_FAST_KDF, NOID_ERR_PASSWORD);
+	cr_assert_eq(store_open(dir, "fresh pw", STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(store_profiles_list(st, &p, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(p[0].name, "before");
+	store_profiles_free(p, n);
+	store_close(st);
+	free(keypath);
+	test_dir_remove(dir);
+}
+
+Test(fault, longest_password_works_one_more_is_refused)
+{
+	char *dir = test_dir(), *pw = xcalloc(1, STORE_PASSWORD_MAX + 2);
+	uint8_t profile[STORE_ID_LEN];
+	struct store *st;
+
+	memset(pw, 'x', STORE_PASSWORD_MAX);
+	pw[17] = 'y';
+	cr_assert_eq(store_open(dir, pw, TEST_FLAGS, &st), 0);
+	cr_assert_eq(store_profile_create(st, "p", "d", profile), 0);
+	store_close(st);
+	cr_assert_eq(store_open(dir, pw, STORE_FAST_KDF, &st), 0);
+	store_close(st);
+	/* One byte off, or one byte more: refused, nothing changed. */
+	pw[17] = 'x';
+	open_fails(dir, pw, STORE_FAST_KDF, NOID_ERR_PASSWORD);
+	pw[17] = 'y';
+	pw[STORE_PASSWORD_MAX] = 'x';
+	open_fails(dir, pw, STORE_FAST_KDF, NOID_ERR_TOOBIG);
+	free(pw);
+	test_dir_remove(dir);
+}
+
+Test(fault, damage_late_in_the_file_leaves_early_tables_readable)
+{
+	struct fixture f;
+	struct store_profile *p;
+	struct store_conn c;
+	struct store *st;
+	struct stat sb;
+	uint32_t pgno = 0;
+	char *path;
+	size_t n;
+
+	fixture_open(&f, 0);
+	fill_and_close(&f);
+	/* Flip a byte in the last page: message data, written last. */
+	path = path_join(f.dir, "noid.db");
+	cr_assert_eq(stat(path, &sb), 0);
+	free(path);
+	flip_byte(f.dir, sb.st_size - 4096 + 100, 0x01);
+	cr_assert_eq(store_open(f.dir, TEST_PW, STORE_FAST_KDF, &st), 0);
+	cr_assert_eq(store_check(st), NOID_ERR_CORRUPT);
+	cr_assert_eq(store_corruption(st, &pgno), NOID_ERR_CORRUPT);
+	cr_assert_eq(pgno, (uint32_t)(sb.st_size / 4096));
+	/* What lives elsewhere still reads. */
+	cr_assert_eq(store_profiles_list(st, &p, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(p[0].name, "alice");
+	store_profiles_free(p, n);
+	cr_assert_eq(store_conn_get(st, f.profile, f.conn, &c), 0);
+	cr_assert_eq(c.info_len, 5);
+	store_conn_clear(&c);
+	store_close(st);
 	fixture_close(&f);
 }

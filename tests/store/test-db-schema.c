@@ -9,14 +9,15 @@
 Test(schema, upgrades_from_every_earlier_version)
 {
 	struct store_profile *p;
+	struct store_msg *m, *m2;
 	struct store_hit *h;
 	struct store *st;
-	uint8_t id[STORE_ID_LEN], x[STORE_ID_LEN];
+	uint8_t id[STORE_ID_LEN], x[STORE_ID_LEN], c1[STORE_ID_LEN];
 	char want[32];
 	size_t n;
 	int v;
 
-	cr_assert_geq(store_schema_latest(), 2);
+	cr_assert_geq(store_schema_latest(), 3);
 	for (v = 1; v <= store_schema_latest(); v++) {
 		char *dir = test_dir();
 
@@ -35,6 +36,23 @@ Test(schema, upgrades_from_every_earlier_version)
 		    store_search(st, p[0].id, NULL, "sample", 10, &h, &n), 0);
 		cr_assert_eq(n, 1);
 		free(h);
+		/* Both messages, newest first, the sent one's status kept. */
+		memset(c1, 0, sizeof c1);
+		c1[STORE_ID_LEN - 1] = 0xc1;
+		cr_assert_eq(
+		    store_msgs_page(st, p[0].id, c1, NULL, 10, &m, &n), 0);
+		cr_assert_eq(n, 2, "messages after upgrade from v%d", v);
+		cr_assert_str_eq(m[0].text, "old reply");
+		cr_assert_eq(m[0].dir, STORE_DIR_OUT);
+		cr_assert_eq(m[0].status, STORE_STATUS_SENT, "v%d", v);
+		cr_assert_str_eq(m[1].text, "sample message");
+		cr_assert_eq(m[1].status, STORE_STATUS_NONE);
+		cr_assert_eq(
+		    store_msgs_page(st, p[0].id, c1, m[0].id, 10, &m2, &n), 0);
+		cr_assert_eq(n, 1);
+		cr_assert_str_eq(m2[0].text, "sample message");
+		store_msgs_free(m2, n);
+		store_msgs_free(m, 2);
 		store_profiles_free(p, 1);
 		/* And the upgraded database takes new work. */
 		cr_assert_eq(store_profile_create(st, "new", "d", id), 0);

@@ -170,13 +170,14 @@ Test(key, very_long_password)
 	create_ok("short", dk);
 	unlock_fails(pw, NOID_ERR_TOOBIG);
 	hash_file(before);
-	cr_assert_eq(key_change_password(path, "short", pw), NOID_ERR_TOOBIG);
-	cr_assert_eq(key_change_password(path, pw, "new"), NOID_ERR_TOOBIG);
+	cr_assert_eq(
+	    key_change_password(path, "short", pw, 0), NOID_ERR_TOOBIG);
+	cr_assert_eq(key_change_password(path, pw, "new", 0), NOID_ERR_TOOBIG);
 	hash_file(after);
 	cr_assert_eq(memcmp(before, after, 32), 0);
 	/* The longest allowed password works. */
 	pw[KEY_PASSWORD_MAX] = '\0';
-	cr_assert_eq(key_change_password(path, "short", pw), 0);
+	cr_assert_eq(key_change_password(path, "short", pw, 0), 0);
 	unlock_ok(pw, dk);
 	free(pw);
 }
@@ -196,7 +197,7 @@ Test(key, non_key_files)
 	unlock_fails(NULL, NOID_ERR_INVAL);
 	int yes;
 	cr_assert_eq(key_has_password(path, &yes), NOID_ERR_INVAL);
-	cr_assert_eq(key_change_password(path, "pw", "new"), NOID_ERR_INVAL);
+	cr_assert_eq(key_change_password(path, "pw", "new", 0), NOID_ERR_INVAL);
 }
 
 Test(key, newer_version_is_refused)
@@ -209,7 +210,7 @@ Test(key, newer_version_is_refused)
 	data[8] = KEY_FILE_VERSION + 1;
 	write_raw(data, len);
 	unlock_fails("pw", NOID_ERR_VERSION);
-	cr_assert_eq(key_change_password(path, "pw", "x"), NOID_ERR_VERSION);
+	cr_assert_eq(key_change_password(path, "pw", "x", 0), NOID_ERR_VERSION);
 	/* A newer format may also be longer. */
 	big = xcalloc(1, len + 64);
 	memcpy(big, data, len);
@@ -270,22 +271,22 @@ Test(key, change_password_rewraps_same_key)
 	create_ok("old", dk);
 	hash_file(before);
 	cr_assert_eq(
-	    key_change_password(path, "wrong", "new"), NOID_ERR_PASSWORD);
-	cr_assert_eq(key_change_password(path, "old", ""), NOID_ERR_INVAL);
+	    key_change_password(path, "wrong", "new", 0), NOID_ERR_PASSWORD);
+	cr_assert_eq(key_change_password(path, "old", "", 0), NOID_ERR_INVAL);
 	hash_file(after);
 	cr_assert_eq(memcmp(before, after, 32), 0);
 
-	cr_assert_eq(key_change_password(path, "old", "new"), 0);
+	cr_assert_eq(key_change_password(path, "old", "new", 0), 0);
 	unlock_fails("old", NOID_ERR_PASSWORD);
 	unlock_ok("new", dk);
 
 	/* Remove the password, then set one again. */
-	cr_assert_eq(key_change_password(path, "new", NULL), 0);
+	cr_assert_eq(key_change_password(path, "new", NULL, 0), 0);
 	cr_assert_eq(key_has_password(path, &yes), 0);
 	cr_assert_eq(yes, 0);
 	unlock_ok(NULL, dk);
 	setenv("NOID_KDF_FAST", "1", 1);
-	cr_assert_eq(key_change_password(path, NULL, "again"), 0);
+	cr_assert_eq(key_change_password(path, NULL, "again", 0), 0);
 	cr_assert_eq(key_has_password(path, &yes), 0);
 	cr_assert_eq(yes, 1);
 	unlock_fails(NULL, NOID_ERR_PASSWORD);

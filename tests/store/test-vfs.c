@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base.h"
+#include "storefix.h"
 #include "vfs.h"
 
 #define VFS "noid-test-enc"
@@ -29,87 +31,27 @@ setup(void)
 	uint8_t key[32];
 
 	cr_assert_eq(sodium_init() >= 0, 1);
-	snprintf(dir, sizeof dir, "/tmp/noid-vfs-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	sf_dir_make(dir, sizeof dir, "noid-vfs");
 	snprintf(dbpath, sizeof dbpath, "%s/store.db", dir);
 	randombytes_buf(key, sizeof key);
 	cr_assert_eq(vfs_enc_register(VFS, key), 0);
 }
 
-/* Remove the directory (flat) and the VFS. */
+/* Remove the directory and the VFS. */
 static void
 teardown(void)
 {
-	struct dirent *de;
-	char path[512];
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
+	sf_dir_remove(dir);
 	vfs_enc_unregister(VFS);
 }
 
 TestSuite(vfs, .init = setup, .fini = teardown);
-
-/* Run SQL that must succeed. */
-static void
-exec_ok(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-
-	cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "?");
-	sqlite3_free(err);
-}
 
 /* Run SQL and return its result code (extended). */
 static int
 exec_rc(sqlite3 *db, const char *sql)
 {
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-/* One integer from a query, asserting success. */
-static int64_t
-query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v;
-
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
-	    "%s: %s", sql, sqlite3_errmsg(db));
-	cr_assert_eq(
-	    sqlite3_step(st), SQLITE_ROW, "%s: %s", sql, sqlite3_errmsg(db));
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* PRAGMA integrity_check's first row, or an SQLite error code. */
-static int
-integrity(sqlite3 *db, char *out, size_t outlen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(out, outlen, "%s", sqlite3_column_text(st, 0));
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* Open through the VFS with the pragmas the store uses. */
@@ -119,7 +61,7 @@ open_db(const char *path, int create)
 	sqlite3 *db;
 
 	cr_assert_eq(vfs_enc_open(path, VFS, create, &db), 0);
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 	    "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
 	return db;
@@ -141,29 +83,29 @@ fill_canaries(sqlite3 *db)
 	size_t i, k, n;
 	int j, be;
 
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "CREATE TABLE contact(id INTEGER PRIMARY KEY, name TEXT);"
 	    "CREATE TABLE msg(id INTEGER PRIMARY KEY, body);"
 	    "CREATE VIRTUAL TABLE msg_fts USING fts5(body);"
 	    "CREATE INDEX msg_body ON msg(body)");
-	exec_ok(db, "BEGIN");
+	sf_exec_ok(db, "BEGIN");
 	for (i = 0; i < sizeof canaries / sizeof canaries[0]; i++) {
 		snprintf(sql, sizeof sql,
 		    "INSERT INTO contact(name) VALUES('%s');", canaries[i]);
-		exec_ok(db, sql);
+		sf_exec_ok(db, sql);
 		for (j = 0; j < 50; j++) {
 			snprintf(sql, sizeof sql,
 			    "INSERT INTO msg(body) VALUES('%d %s');"
 			    "INSERT INTO msg_fts(body) VALUES('%s %d');",
 			    j, canaries[i], canaries[i], j);
-			exec_ok(db, sql);
+			sf_exec_ok(db, sql);
 		}
 		/* A long value spills to overflow pages. */
 		snprintf(sql, sizeof sql,
 		    "INSERT INTO msg(body) VALUES('%s' || "
 		    "replace(hex(zeroblob(3000)), '00', '%s'))",
 		    canaries[i], canaries[i]);
-		exec_ok(db, sql);
+		sf_exec_ok(db, sql);
 	}
 	/* The UTF-16 forms, as the bytes a UTF-16 database would hold. */
 	cr_assert_eq(sqlite3_prepare_v2(
@@ -184,7 +126,7 @@ fill_canaries(sqlite3 *db)
 		}
 	}
 	sqlite3_finalize(st);
-	exec_ok(db, "COMMIT");
+	sf_exec_ok(db, "COMMIT");
 }
 
 /* Whether needle occurs in any file of the directory; names the file. */
@@ -269,11 +211,11 @@ Test(vfs, canary_absent_from_every_file)
 	sqlite3 *db = open_db(dbpath, 1);
 	char sql[256];
 
-	exec_ok(db, "PRAGMA wal_autocheckpoint=0");
+	sf_exec_ok(db, "PRAGMA wal_autocheckpoint=0");
 	fill_canaries(db);
 	/* The WAL now holds everything: scan while it is live. */
 	assert_no_canary("live WAL");
-	cr_assert_eq(query_int(db,
+	cr_assert_eq(sf_query_int(db,
 	                 "SELECT count(*) FROM msg_fts WHERE "
 	                 "msg_fts MATCH 'CanaryAliceSmith'"),
 	    50);
@@ -281,13 +223,13 @@ Test(vfs, canary_absent_from_every_file)
 	assert_no_canary("after close");
 
 	db = open_db(dbpath, 0);
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "DELETE FROM msg; DELETE FROM contact;"
 	    "DELETE FROM msg_fts;"
 	    "PRAGMA wal_checkpoint(TRUNCATE)");
 	assert_no_canary("after delete and checkpoint");
 	snprintf(sql, sizeof sql, "VACUUM");
-	exec_ok(db, sql);
+	sf_exec_ok(db, sql);
 	sqlite3_close_v2(db);
 	assert_no_canary("after vacuum and close");
 }
@@ -300,10 +242,10 @@ Test(vfs, canary_absent_from_persisted_journal)
 	sqlite3 *db;
 
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 1, &db), 0);
-	exec_ok(db, "PRAGMA journal_mode=PERSIST");
+	sf_exec_ok(db, "PRAGMA journal_mode=PERSIST");
 	fill_canaries(db);
-	exec_ok(db, "UPDATE msg SET body = 'x' || body");
-	exec_ok(db, "DELETE FROM contact");
+	sf_exec_ok(db, "UPDATE msg SET body = 'x' || body");
+	sf_exec_ok(db, "DELETE FROM contact");
 	snprintf(journal, sizeof journal, "%s-journal", dbpath);
 	cr_assert_eq(stat(journal, &sb), 0);
 	cr_assert_gt(sb.st_size, 4096);
@@ -317,20 +259,20 @@ Test(vfs, rollback_journal_restores)
 	sqlite3 *db;
 
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 1, &db), 0);
-	exec_ok(db, "PRAGMA journal_mode=DELETE; PRAGMA cache_size=2");
-	exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
-	exec_ok(db,
+	sf_exec_ok(db, "PRAGMA journal_mode=DELETE; PRAGMA cache_size=2");
+	sf_exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+	sf_exec_ok(db,
 	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
 	    "FROM c WHERE x<2000) INSERT INTO t SELECT x, "
 	    "hex(randomblob(100)) FROM c");
-	int64_t before = query_int(db, "SELECT sum(length(b)) FROM t");
-	exec_ok(db,
+	int64_t before = sf_query_int(db, "SELECT sum(length(b)) FROM t");
+	sf_exec_ok(db,
 	    "BEGIN; UPDATE t SET b = 'y'; DELETE FROM t WHERE a>10;"
 	    "ROLLBACK");
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM t"), 2000);
-	cr_assert_eq(query_int(db, "SELECT sum(length(b)) FROM t"), before);
+	cr_assert_eq(sf_query_int(db, "SELECT count(*) FROM t"), 2000);
+	cr_assert_eq(sf_query_int(db, "SELECT sum(length(b)) FROM t"), before);
 	char res[256];
-	cr_assert_eq(integrity(db, res, sizeof res), SQLITE_OK);
+	cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
 	cr_assert_str_eq(res, "ok");
 	sqlite3_close_v2(db);
 }
@@ -340,43 +282,49 @@ Test(vfs, round_trip_wal_checkpoint_fts5)
 	sqlite3 *db = open_db(dbpath, 1);
 	char res[256];
 
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);"
 	    "CREATE VIRTUAL TABLE f USING fts5(b)");
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
 	    "SELECT x+1 FROM c WHERE x<3000) INSERT INTO t SELECT x, "
 	    "'word' || (x % 7) || ' ' || hex(randomblob(150)) FROM c;"
 	    "INSERT INTO f SELECT b FROM t; COMMIT");
-	exec_ok(db, "PRAGMA wal_checkpoint(PASSIVE)");
-	exec_ok(db, "UPDATE t SET b = b || ' tail' WHERE a % 3 = 0");
-	exec_ok(db, "DELETE FROM t WHERE a % 10 = 0");
-	exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-	exec_ok(db, "INSERT INTO t(b) VALUES('after checkpoint')");
-	cr_assert_eq(query_int(db,
+	sf_exec_ok(db, "PRAGMA wal_checkpoint(PASSIVE)");
+	sf_exec_ok(db, "UPDATE t SET b = b || ' tail' WHERE a % 3 = 0");
+	sf_exec_ok(db, "DELETE FROM t WHERE a % 10 = 0");
+	sf_exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	sf_exec_ok(db, "INSERT INTO t(b) VALUES('after checkpoint')");
+	cr_assert_eq(sf_query_int(db,
 	                 "SELECT count(*) FROM f WHERE f MATCH "
 	                 "'word3'"),
 	    429);
 	sqlite3_close_v2(db);
 
 	db = open_db(dbpath, 0);
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM t"), 2701);
-	cr_assert_eq(query_int(db,
+	cr_assert_eq(sf_query_int(db, "SELECT count(*) FROM t"), 2701);
+	cr_assert_eq(sf_query_int(db,
 	                 "SELECT count(*) FROM t WHERE b LIKE "
 	                 "'% tail'"),
 	    900);
-	cr_assert_eq(query_int(db,
+	cr_assert_eq(sf_query_int(db,
 	                 "SELECT count(*) FROM f WHERE f MATCH "
 	                 "'word3'"),
 	    429);
-	cr_assert_eq(integrity(db, res, sizeof res), SQLITE_OK);
+	cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
 	cr_assert_str_eq(res, "ok");
-	/* Temp files on disk (sorter, temp tables) go through the VFS too. */
-	exec_ok(db, "PRAGMA temp_store=FILE; PRAGMA cache_size=5");
-	exec_ok(db, "CREATE TEMP TABLE tt AS SELECT * FROM t ORDER BY b");
-	cr_assert_eq(query_int(db,
-	                 "SELECT count(*) FROM (SELECT b FROM tt "
-	                 "ORDER BY random())"),
+	/* Temp files on disk (sorter, temp tables) go through the VFS too:
+	 * a 2-page temp cache forces the temp database out to a file. */
+	sf_exec_ok(db,
+	    "PRAGMA temp_store=FILE; PRAGMA cache_size=5;"
+	    "PRAGMA temp.cache_size=2");
+	sf_exec_ok(db,
+	    "CREATE TEMP TABLE tt AS SELECT * FROM t ORDER BY b;"
+	    "CREATE TEMP TABLE t3 AS SELECT a, b FROM tt ORDER BY "
+	    "random()");
+	cr_assert_eq(sf_query_int(db,
+	                 "SELECT count(*) FROM t3 JOIN t USING(a) "
+	                 "WHERE t3.b = t.b"),
 	    2701);
 	sqlite3_close_v2(db);
 }
@@ -388,18 +336,18 @@ make_db(void)
 	sqlite3 *db = open_db(dbpath, 1);
 	int pages;
 
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "CREATE TABLE t1(a INTEGER PRIMARY KEY, b TEXT);"
 	    "CREATE TABLE t2(a INTEGER PRIMARY KEY, b TEXT)");
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
 	    "FROM c WHERE x<200) INSERT INTO t1 SELECT x, "
 	    "hex(randomblob(100)) FROM c");
-	exec_ok(db,
+	sf_exec_ok(db,
 	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
 	    "FROM c WHERE x<200) INSERT INTO t2 SELECT x, "
 	    "hex(randomblob(100)) FROM c");
-	pages = (int)query_int(db, "PRAGMA page_count");
+	pages = (int)sf_query_int(db, "PRAGMA page_count");
 	sqlite3_close_v2(db);
 	return pages;
 }
@@ -434,7 +382,7 @@ check_db(char *res, size_t reslen)
 	rc = vfs_enc_open(dbpath, VFS, 0, &db);
 	if (rc != 0)
 		return rc;
-	rc = integrity(db, res, reslen);
+	rc = sf_integrity(db, res, reslen);
 	sqlite3_close_v2(db);
 	if (rc == SQLITE_OK && strcmp(res, "ok") != 0)
 		rc = SQLITE_CORRUPT;
@@ -483,7 +431,7 @@ Test(vfs, other_pages_still_readable)
 
 	make_db();
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 0, &db), 0);
-	leaf = query_int(db,
+	leaf = sf_query_int(db,
 	    "SELECT max(pageno) FROM dbstat WHERE name='t2' "
 	    "AND pagetype='leaf'");
 	sqlite3_close_v2(db);
@@ -493,8 +441,9 @@ Test(vfs, other_pages_still_readable)
 	free(data);
 
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 0, &db), 0);
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM t1"), 200);
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM t2 WHERE a < 5"), 4);
+	cr_assert_eq(sf_query_int(db, "SELECT count(*) FROM t1"), 200);
+	cr_assert_eq(
+	    sf_query_int(db, "SELECT count(*) FROM t2 WHERE a < 5"), 4);
 	cr_assert_eq(
 	    exec_rc(db, "SELECT sum(length(b)) FROM t2"), SQLITE_IOERR_DATA);
 	cr_assert_eq(vfs_enc_last_error(VFS, &pgno), NOID_ERR_CORRUPT);
@@ -601,7 +550,7 @@ Test(vfs, non_database_files_are_refused)
 	/* A plain SQLite database is not ours either. */
 	unlink(dbpath);
 	cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	exec_ok(db, "CREATE TABLE t(a)");
+	sf_exec_ok(db, "CREATE TABLE t(a)");
 	sqlite3_close(db);
 	cr_assert_eq(vfs_enc_open(dbpath, VFS, 0, &db), NOID_ERR_CRYPTO);
 
@@ -650,7 +599,7 @@ open_keep_wal(void)
 	cr_assert_eq(
 	    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL),
 	    SQLITE_OK);
-	exec_ok(db, "PRAGMA wal_autocheckpoint=0");
+	sf_exec_ok(db, "PRAGMA wal_autocheckpoint=0");
 	return db;
 }
 
@@ -664,10 +613,10 @@ Test(vfs, tampered_wal_frame_ends_the_log)
 	size_t len, frame = 24 + 4096 + 40, nframes;
 
 	db = open_keep_wal();
-	exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
-	exec_ok(db, "INSERT INTO t VALUES(1, 'one')");
-	exec_ok(db, "INSERT INTO t VALUES(2, 'two')");
-	exec_ok(db, "INSERT INTO t VALUES(3, 'three')");
+	sf_exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+	sf_exec_ok(db, "INSERT INTO t VALUES(1, 'one')");
+	sf_exec_ok(db, "INSERT INTO t VALUES(2, 'two')");
+	sf_exec_ok(db, "INSERT INTO t VALUES(3, 'three')");
 	sqlite3_close_v2(db);
 	snprintf(wal, sizeof wal, "%s-wal", dbpath);
 	data = slurp(wal, &len);
@@ -681,8 +630,8 @@ Test(vfs, tampered_wal_frame_ends_the_log)
 
 	vfs_enc_clear_error(VFS);
 	db = open_db(dbpath, 0);
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM t"), 2);
-	cr_assert_eq(integrity(db, res, sizeof res), SQLITE_OK);
+	cr_assert_eq(sf_query_int(db, "SELECT count(*) FROM t"), 2);
+	cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
 	cr_assert_str_eq(res, "ok");
 	cr_assert_eq(vfs_enc_last_fault(VFS, &fault), 0);
 	cr_assert_eq(fault.err, NOID_ERR_CORRUPT);
@@ -701,8 +650,8 @@ Test(vfs, tampered_wal_frame_under_live_index_is_an_error)
 	size_t len, frame = 24 + 4096 + 40;
 
 	db = open_keep_wal();
-	exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
-	exec_ok(db, "INSERT INTO t VALUES(1, 'one')");
+	sf_exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+	sf_exec_ok(db, "INSERT INTO t VALUES(1, 'one')");
 	snprintf(wal, sizeof wal, "%s-wal", dbpath);
 	data = slurp(wal, &len);
 	for (size_t f = 0; f < (len - 72) / frame; f++)
@@ -736,17 +685,65 @@ Test(vfs, other_page_sizes)
 		unlink(dbpath);
 		cr_assert_eq(vfs_enc_open(dbpath, VFS, 1, &db), 0);
 		snprintf(sql, sizeof sql, "PRAGMA page_size=%d", sizes[i]);
-		exec_ok(db, sql);
-		exec_ok(db, "PRAGMA journal_mode=WAL");
-		exec_ok(db,
+		sf_exec_ok(db, sql);
+		sf_exec_ok(db, "PRAGMA journal_mode=WAL");
+		sf_exec_ok(db,
 		    "CREATE TABLE t(a); INSERT INTO t "
 		    "VALUES(randomblob(20000))");
 		sqlite3_close_v2(db);
 		db = open_db(dbpath, 0);
-		cr_assert_eq(query_int(db, "PRAGMA page_size"), sizes[i]);
-		cr_assert_eq(query_int(db, "SELECT length(a) FROM t"), 20000);
-		cr_assert_eq(integrity(db, res, sizeof res), SQLITE_OK);
+		cr_assert_eq(sf_query_int(db, "PRAGMA page_size"), sizes[i]);
+		cr_assert_eq(
+		    sf_query_int(db, "SELECT length(a) FROM t"), 20000);
+		cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
 		cr_assert_str_eq(res, "ok");
 		sqlite3_close_v2(db);
 	}
+}
+
+/* A crash mid-transaction leaves a hot encrypted journal; the next open
+ * plays it back. */
+Test(vfs, hot_journal_is_played_back)
+{
+	uint8_t h1[32], h2[32];
+	int64_t before;
+	char res[256];
+	sqlite3 *db;
+	pid_t pid;
+	int status;
+
+	cr_assert_eq(vfs_enc_open(dbpath, VFS, 1, &db), 0);
+	sf_exec_ok(db, "PRAGMA journal_mode=DELETE");
+	sf_exec_ok(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+	sf_exec_ok(db,
+	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
+	    "FROM c WHERE x<3000) INSERT INTO t SELECT x, "
+	    "hex(randomblob(100)) FROM c");
+	before = sf_query_int(db, "SELECT sum(length(b)) FROM t");
+	sqlite3_close_v2(db);
+	hash_file(dbpath, h1);
+	if ((pid = fork()) == 0) {
+		/* A tiny cache makes SQLite write pages before COMMIT. */
+		if (vfs_enc_open(dbpath, VFS, 0, &db) != 0 ||
+		    sqlite3_exec(db,
+		        "PRAGMA journal_mode=DELETE; PRAGMA cache_size=2;"
+		        "BEGIN; UPDATE t SET b = 'gone'; DELETE FROM t "
+		        "WHERE a > 100",
+		        NULL, NULL, NULL) != SQLITE_OK)
+			_exit(2);
+		_exit(0); /* no COMMIT, no close: a crash */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(WIFEXITED(status) && WEXITSTATUS(status) == 0, 1);
+	snprintf(res, sizeof res, "%s-journal", dbpath);
+	cr_assert_eq(access(res, F_OK), 0, "no hot journal left");
+	hash_file(dbpath, h2);
+	cr_assert_neq(memcmp(h1, h2, 32), 0, "the crash wrote no page");
+
+	db = open_db(dbpath, 0);
+	cr_assert_eq(sf_query_int(db, "SELECT count(*) FROM t"), 3000);
+	cr_assert_eq(sf_query_int(db, "SELECT sum(length(b)) FROM t"), before);
+	cr_assert_eq(sf_integrity(db, res, sizeof res), SQLITE_OK);
+	cr_assert_str_eq(res, "ok");
+	sqlite3_close_v2(db);
 }

@@ -186,14 +186,14 @@ Test(qr, render_matches_modules_in_both_polarities)
 	free(text);
 }
 
-/* Where qr-from-screen is: $NOID_QR_FROM_SCREEN or ../shared/tools. */
+/* Where qr-from-screen is: $NOID_QR_FROM_SCREEN, else the copy in tests/tools. */
 static const char *
 decoder_path(void)
 {
 	static char path[1024];
 	const char *env = getenv("NOID_QR_FROM_SCREEN");
-	const char *tries[] = {"/../shared/tools/qr-from-screen",
-	    "/../../shared/tools/qr-from-screen"};
+	const char *tries[] = {"/tests/tools/qr-from-screen",
+	    "/../shared/tools/qr-from-screen"};
 
 	if (env != NULL && access(env, X_OK) == 0)
 		return env;
@@ -292,9 +292,8 @@ Test(qr, decoded_from_a_real_tmux_pane, .fini = tmux_cleanup)
 	const char *decoder = decoder_path();
 	char *text = link_text(72);
 
-	if (decoder == NULL)
-		cr_skip_test(
-		    "qr-from-screen not found (set NOID_QR_FROM_SCREEN)");
+	cr_assert_not_null(decoder,
+	    "qr-from-screen not found (tests/tools or NOID_QR_FROM_SCREEN)");
 	setenv("LC_ALL", "C.UTF-8", 1);
 	cr_assert_not_null(mkdtemp(tmp_dir));
 	snprintf(tmux_socket, sizeof tmux_socket, "%s/tmux", tmp_dir);

@@ -1,0 +1,348 @@
+/*
+ * bench-agent: end-to-end latency (p50/p99, one message at a time) and
+ * one connection's throughput between two agents through one real
+ * noid-relay on 127.0.0.1, each beside the relay-only figure (two
+ * relay clients: SEND -> MSG -> ACK of the same 16000-byte bodies, one
+ * in flight, as the agent sends) and the raw XChaCha20-Poly1305 cost
+ * of one body, all measured in the same run.  The agent adds per
+ * message: the ratchet and the box both ways, and two store commits on
+ * the sender (sealed body, then "sent") and one on the receiver, each
+ * with synchronous=FULL.  Target: agent latency <= 1.3 x relay-only.
+ */
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "relay-client.h"
+#include "store.h"
+#include "testrelay.h"
+
+#define LAT_N 300
+#define TPUT_N 500
+
+/* ---- relay only ---------------------------------------------------- */
+
+struct rel {
+	struct relay_client *snd, *rcv;
+	struct relay_queue_keys k;
+	struct relay_queue q;
+	int got; /* MSGs seen */
+	int acked;
+};
+
+/* The recipient's push: count and ACK. */
+static void
+rel_push(struct relay_client *c, const struct proto_tx *tx, void *arg)
+{
+	struct rel *r = arg;
+	struct proto_tx ack;
+
+	if (tx->tag != PROTO_MSG)
+		return;
+	r->got++;
+	memset(&ack, 0, sizeof ack);
+	ack.tag = PROTO_ACK;
+	ack.entity_len = NOID_ID_LEN;
+	memcpy(ack.entity, r->q.rid, NOID_ID_LEN);
+	memcpy(ack.u.ack.msg_id, tx->u.msg.msg_id, NOID_ID_LEN);
+	if (relay_client_request(c, &ack, &r->k.rcpt_auth, NULL, NULL, NULL))
+		abort();
+}
+
+/* A SEND's OK. */
+static void
+rel_ok(struct relay_client *c, int err, const struct proto_tx *tx, void *arg)
+{
+	(void)c;
+	(void)tx;
+	if (err != 0)
+		abort();
+	((struct rel *)arg)->acked++;
+}
+
+/* Poll both relay clients once. */
+static void
+rel_step(struct rel *r)
+{
+	struct pollfd fds[2];
+	struct relay_client *cs[2] = {r->snd, r->rcv};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		fds[i].fd = relay_client_fd(cs[i]);
+		fds[i].events = relay_client_events(cs[i]);
+	}
+	if (poll(fds, 2, 1000) < 0)
+		abort();
+	for (i = 0; i < 2; i++) {
+		if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) &&
+		    relay_client_on_readable(cs[i]) < 0)
+			abort();
+		if ((fds[i].revents & POLLOUT) &&
+		    relay_client_on_writable(cs[i]) < 0)
+			abort();
+	}
+}
+
+/* Send one body; returns once the OK came back. */
+static void
+rel_send(struct rel *r, const uint8_t *body)
+{
+	struct proto_tx tx;
+	int want = r->acked + 1;
+
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_SEND;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, r->q.sid, NOID_ID_LEN);
+	tx.u.send.body = body;
+	tx.u.send.body_len = NOID_MSG_MAX;
+	if (relay_client_request(
+	        r->snd, &tx, &r->k.sender_auth, rel_ok, r, NULL) != 0)
+		abort();
+	while (r->acked < want)
+		rel_step(r);
+}
+
+/* ---- agents --------------------------------------------------------- */
+
+struct side {
+	char dir[64];
+	struct store *st;
+	uint8_t profile[AGENT_ID_LEN];
+	struct agent *a;
+	size_t msgs, delivered;
+};
+
+/* Count the events the bench waits on. */
+static void
+side_event(const struct agent_event *ev, void *arg)
+{
+	struct side *s = arg;
+
+	if (ev->type == AGENT_EV_MESSAGE)
+		s->msgs++;
+	else if (ev->type == AGENT_EV_DELIVERED)
+		s->delivered++;
+}
+
+/* A store with a profile and an agent on relay addr. */
+static void
+side_open(struct side *s, const char *name, const char *addr)
+{
+	struct agent_relay r = {addr, NULL};
+	struct agent_config cfg;
+
+	memset(s, 0, sizeof *s);
+	snprintf(s->dir, sizeof s->dir, "/tmp/noid-bench-XXXXXX");
+	if (mkdtemp(s->dir) == NULL ||
+	    store_open(s->dir, NULL, STORE_CREATE | STORE_FAST_KDF, &s->st) ||
+	    store_profile_create(s->st, name, "bench", s->profile))
+		abort();
+	memset(&cfg, 0, sizeof cfg);
+	cfg.relays = &r;
+	cfg.nrelays = 1;
+	cfg.rotate_ms = UINT64_MAX;
+	cfg.cb = side_event;
+	cfg.cb_arg = s;
+	if (agent_open(s->st, s->profile, &cfg, &s->a) != 0)
+		abort();
+}
+
+/* Run both agents once. */
+static void
+agents_step(struct side *x, struct side *y)
+{
+	struct pollfd fds[8];
+	size_t nx, ny;
+	int t = 1000, u;
+
+	nx = agent_pollfds(x->a, fds, 4);
+	ny = agent_pollfds(y->a, fds + nx, 4);
+	if ((u = agent_timeout_ms(x->a)) >= 0 && u < t)
+		t = u;
+	if ((u = agent_timeout_ms(y->a)) >= 0 && u < t)
+		t = u;
+	if (poll(fds, nx + ny, t) < 0)
+		abort();
+	if (agent_on_ready(x->a, fds, nx) || agent_on_ready(y->a, fds + nx, ny))
+		abort();
+}
+
+/* Request/accept until both are connected. */
+static void
+agents_connect(struct side *x, struct side *y, uint8_t cx[AGENT_ID_LEN])
+{
+	struct agent_conn_info ci;
+	uint8_t cy[AGENT_ID_LEN];
+	char *link;
+	int state;
+
+	if (agent_invite(x->a, AGENT_TRUST_QR, &link, cx) ||
+	    agent_join(y->a, link, AGENT_TRUST_QR, cy))
+		abort();
+	free(link);
+	for (state = 0; state != AGENT_CONN_READY;) {
+		agents_step(x, y);
+		if (agent_conn_info(x->a, cx, &ci) != 0)
+			abort();
+		state = ci.state;
+		agent_conn_info_clear(&ci);
+		if (state == AGENT_CONN_REQUESTED && agent_accept(x->a, cx))
+			abort();
+	}
+	while (agent_conn_info(y->a, cy, &ci) == 0 &&
+	    ci.state != AGENT_CONN_READY) {
+		agent_conn_info_clear(&ci);
+		agents_step(x, y);
+	}
+	agent_conn_info_clear(&ci);
+}
+
+/* ---- figures -------------------------------------------------------- */
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort and return p50 and p99 (us). */
+static void
+pct(uint64_t *v, size_t n, double *p50, double *p99)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	*p50 = (double)v[n / 2];
+	*p99 = (double)v[(n * 99) / 100];
+}
+
+/* Raw XChaCha20-Poly1305 seal+open of one body (us). */
+static double
+raw_aead(void)
+{
+	uint8_t key[32], nonce[24], *m = xmalloc(NOID_MSG_MAX),
+	                            *c = xmalloc(NOID_MSG_MAX + 16);
+	uint64_t t0;
+	int i;
+
+	randombytes_buf(key, sizeof key);
+	randombytes_buf(m, NOID_MSG_MAX);
+	t0 = clock_mono_us();
+	for (i = 0; i < 2000; i++) {
+		randombytes_buf(nonce, sizeof nonce);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(
+		    c, NULL, m, NOID_MSG_MAX, NULL, 0, NULL, nonce, key);
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL, NULL, c,
+		        NOID_MSG_MAX + 16, NULL, 0, nonce, key) != 0)
+			abort();
+	}
+	free(m);
+	free(c);
+	return (double)(clock_mono_us() - t0) / 2000;
+}
+
+int
+main(void)
+{
+	static uint64_t lat[LAT_N];
+	struct testrelay *relay;
+	const struct relay_addr *addr;
+	struct side x, y;
+	struct rel r;
+	uint8_t cx[AGENT_ID_LEN], id[AGENT_ID_LEN], *body;
+	double rp50, rp99, ap50, ap99, rtput, atput;
+	uint64_t t0;
+	size_t i;
+
+	if (sodium_init() < 0 || (relay = testrelay_start(NULL)) == NULL)
+		return 1;
+	addr = testrelay_addr(relay);
+
+	/* Relay only. */
+	memset(&r, 0, sizeof r);
+	if (relay_client_connect_blocking(addr, 5000, NULL, NULL, &r.snd) ||
+	    relay_client_connect_blocking(addr, 5000, rel_push, &r, &r.rcv))
+		return 1;
+	relay_queue_keys_new(&r.k);
+	if (relay_client_create_queue(r.rcv, &r.k, NULL, 5000, &r.q) ||
+	    relay_client_secure(
+	        r.rcv, &r.k.rcpt_auth, r.q.rid, r.k.sender_auth.pub, 5000) ||
+	    relay_client_subscribe(r.rcv, &r.k.rcpt_auth, r.q.rid, 5000))
+		return 1;
+	body = xmalloc(NOID_MSG_MAX);
+	randombytes_buf(body, NOID_MSG_MAX);
+	for (i = 0; i < LAT_N; i++) {
+		int want = r.got + 1;
+
+		t0 = clock_mono_us();
+		rel_send(&r, body);
+		while (r.got < want)
+			rel_step(&r);
+		lat[i] = clock_mono_us() - t0;
+	}
+	pct(lat, LAT_N, &rp50, &rp99);
+	t0 = clock_mono_us();
+	for (i = 0; i < TPUT_N; i++)
+		rel_send(&r, body);
+	while (r.got < LAT_N + TPUT_N)
+		rel_step(&r);
+	rtput = TPUT_N * 1e6 / (double)(clock_mono_us() - t0);
+	relay_client_free(r.snd);
+	relay_client_free(r.rcv);
+
+	/* Agents. */
+	side_open(&x, "x", testrelay_address(relay));
+	side_open(&y, "y", testrelay_address(relay));
+	agents_connect(&x, &y, cx);
+	for (i = 0; i < LAT_N; i++) {
+		size_t want = y.msgs + 1, dl = x.delivered + 1;
+
+		t0 = clock_mono_us();
+		if (agent_send(x.a, cx, "hello, latency", 14, id) != 0)
+			abort();
+		while (y.msgs < want)
+			agents_step(&x, &y);
+		lat[i] = clock_mono_us() - t0;
+		/* Light load: the receipt comes back before the next one. */
+		while (x.delivered < dl)
+			agents_step(&x, &y);
+	}
+	pct(lat, LAT_N, &ap50, &ap99);
+	t0 = clock_mono_us();
+	for (i = 0; i < TPUT_N; i++)
+		if (agent_send(x.a, cx, "hello, throughput", 17, id) != 0)
+			abort();
+	while (y.msgs < LAT_N + TPUT_N)
+		agents_step(&x, &y);
+	atput = TPUT_N * 1e6 / (double)(clock_mono_us() - t0);
+
+	printf("agent: raw xchacha20poly1305 seal+open 16000 B  %9.1f us\n",
+	    raw_aead());
+	printf("agent: relay-only SEND->MSG latency  p50 %8.1f us  p99 %8.1f "
+	       "us\n",
+	    rp50, rp99);
+	printf("agent: agent->agent latency          p50 %8.1f us  p99 %8.1f "
+	       "us  (x%.2f of relay-only p50; target <= 1.30)\n",
+	    ap50, ap99, ap50 / rp50);
+	printf("agent: relay-only throughput, 1 queue, 1 in flight %8.0f "
+	       "msg/s\n",
+	    rtput);
+	printf("agent: agent throughput, 1 connection            %8.0f "
+	       "msg/s  (x%.2f of relay-only)\n",
+	    atput, atput / rtput);
+
+	agent_close(x.a);
+	agent_close(y.a);
+	store_close(x.st);
+	store_close(y.st);
+	testrelay_rmtree(x.dir);
+	testrelay_rmtree(y.dir);
+	testrelay_free(relay);
+	free(body);
+	return 0;
+}
