@@ -122,6 +122,13 @@ int store_profiles_list(
     struct store *st, struct store_profile **out, size_t *n);
 void store_profiles_free(struct store_profile *p, size_t n);
 
+/*
+ * Forget a profile on this device: its history, contacts, connection
+ * state and keys, in one commit (no op: other devices keep theirs).
+ * Close its agent first.  NOID_ERR_NOENT when there is no such profile.
+ */
+int store_profile_delete(struct store *st, const uint8_t profile[STORE_ID_LEN]);
+
 /* Set a profile field: "name" or "status".  value NULL clears it. */
 int store_profile_set(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const char *field, const char *value);
