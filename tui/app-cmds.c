@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long /relays test waits for one relay. */
+#define TUI_RELAY_TEST_MS 2000
+
 /* Output of a CLI command run for the screen. */
 static void
 client_cli_write(struct cli_ctx *ctx, int fd, const void *p, size_t len)
@@ -520,6 +523,50 @@ cmd_delete(struct client *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Test every relay, saying which one is being tried: a relay that does
+ * not answer holds the screen for TUI_RELAY_TEST_MS at most.  Returns
+ * the report (caller frees).
+ */
+static char *
+client_relays_test(struct client *c)
+{
+	struct app_relay *r = NULL;
+	const char *addr, *why;
+	struct buf b;
+	uint64_t ms = 0;
+	size_t n = 0, i, total;
+	char *line;
+	int rc, len;
+
+	buf_init(&b);
+	if (app_relays_get(c->app, &r, &n) != 0)
+		n = 0;
+	total = n > 0 ? n : c->app->relay != NULL;
+	for (i = 0; i < total; i++) {
+		addr =
+		    n > 0 ? r[i].address : relay_embed_address(c->app->relay);
+		xasprintf(&line, "testing relay %zu of %zu…", i + 1, total);
+		client_busy(c, line);
+		free(line);
+		rc = cli_relay_probe(addr, TUI_RELAY_TEST_MS, &ms, &why);
+		if (rc == 0)
+			len = xasprintf(&line, "ok    %s  (%llu ms)\n", addr,
+			    (unsigned long long)ms);
+		else
+			len = xasprintf(&line, "FAIL  %s  %s\n", addr,
+			    why != NULL ? why : noid_strerror(rc));
+		buf_put(&b, line, (size_t)len);
+		free(line);
+	}
+	if (total == 0)
+		buf_put(&b, "no relay to test\n", 17);
+	buf_put_u8(&b, 0);
+	app_relays_free(r, n);
+	client_set_note(c, "relay test done");
+	return (char *)b.data;
+}
+
 /* /relays [add ADDRESS [KEY] | rm ADDRESS | test | trust ADDRESS] */
 static int
 cmd_relays(struct client *c, int argc, char **argv)
@@ -537,7 +584,7 @@ cmd_relays(struct client *c, int argc, char **argv)
 		client_cli(c, &out, "relays", "add", argv[2], "--trusted",
 		    (char *)NULL);
 	else if (strcmp(argv[1], "test") == 0)
-		client_cli(c, &out, "relays", "test", (char *)NULL);
+		out = client_relays_test(c);
 	else {
 		client_set_note(c,
 		    "usage: /relays [add ADDRESS [KEY] | rm "

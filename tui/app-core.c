@@ -45,7 +45,8 @@ app_free(struct app *app)
 	app_agent_stop(app);
 	ctl_server_stop(app->ctl);
 	app_loop_free(app->loop);
-	relay_embed_stop(app->relay);
+	/* The relay keeps our queues while noid is not running. */
+	relay_embed_release(app->relay);
 	store_close(app->st);
 	secret_free(app->password);
 	while ((l = app->listeners) != NULL) {

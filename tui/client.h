@@ -164,6 +164,8 @@ int relay_embed_owned(const struct relay_embed *re);
 char *relay_embed_saved_address(const char *dir);
 /* Stop it if we started it; free.  NULL is a no-op. */
 void relay_embed_stop(struct relay_embed *re);
+/* Free, leaving it running: it keeps the queues between runs. */
+void relay_embed_release(struct relay_embed *re);
 /* The path of the noid-relay binary: beside noid, else PATH (caller
  * frees); NULL when not found.  NOID_RELAY overrides. */
 char *relay_embed_find_binary(void);
@@ -500,8 +502,10 @@ char *cli_contact_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN]);
 int cli_contact_set_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name);
-/* Handshake with the relay at address (bounded wait); *ms round trip. */
-int cli_relay_probe(const char *address, uint64_t *ms, const char **why);
+/* Handshake with the relay at address (within timeout_ms); *ms round
+ * trip. */
+int cli_relay_probe(
+    const char *address, int timeout_ms, uint64_t *ms, const char **why);
 
 /* ---- cli-*.c: the command handlers (cli-table.c lists them) ---------- */
 

@@ -7,6 +7,10 @@
  * queues are on it), so the port the first start picked is kept in
  * DIR/relay.state with the pid; a relay still running from an earlier
  * process (e.g. one killed with -9) is reused instead of started twice.
+ * The relay outlives the client that started it: it holds the queues
+ * contacts write to while noid is not running (messages wait there, as
+ * on any relay), and the next run reuses it.  The pid in relay.state
+ * stops it.
  * The relay prints its address as its first line on stdout; we read
  * that one line (bounded wait: the child could be broken) and keep the
  * pipe open so later output never hits a closed pipe.
@@ -193,8 +197,11 @@ relay_embed_spawn(
 		goto out;
 	}
 	if (pid == 0) {
-		/* Its own session: a ^C meant for us must not stop it. */
+		/* Its own session: a ^C meant for us must not stop it.  It
+		 * outlives us, so a write to the pipe we close must not
+		 * kill it (an ignored signal stays ignored across exec). */
 		setsid();
+		signal(SIGPIPE, SIG_IGN);
 		dup2(p[1], 1);
 		logfd =
 		    open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -298,6 +305,15 @@ int
 relay_embed_owned(const struct relay_embed *re)
 {
 	return re->owned;
+}
+
+/* Leave the relay running for the next run, and free. */
+void
+relay_embed_release(struct relay_embed *re)
+{
+	if (re != NULL)
+		re->owned = 0;
+	relay_embed_stop(re);
 }
 
 /* Stop the relay if ours, and free. */
