@@ -180,7 +180,7 @@ app_profile_delete(struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms)
 {
 	struct store_profile *ps = NULL, *keep = NULL, *gone = NULL;
 	struct agent_conn_info *ci = NULL;
-	size_t n = 0, nc = 0, i;
+	size_t n = 0, nc = 0, i, told;
 	int had_agent = app->agent != NULL, rc;
 
 	if ((rc = store_profiles_list(app->st, &ps, &n)) != 0)
@@ -199,14 +199,20 @@ app_profile_delete(struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms)
 	app_agent_stop(app);
 	app_profile_use(app, gone, 0);
 	if (app_agent_start(app) == 0) {
+		/* Up to date first, as a one-shot command is. */
+		app_agent_settle(app, wait_ms);
+		told = 0;
 		if (agent_conns(app->agent, &ci, &nc) == 0)
 			for (i = 0; i < nc; i++)
-				if (ci[i].state != AGENT_CONN_CLOSED)
-					agent_delete(app->agent, ci[i].conn);
+				if (ci[i].state != AGENT_CONN_CLOSED &&
+				    agent_delete(app->agent, ci[i].conn) == 0)
+					told++;
 		agent_conns_free(ci, nc);
 		/* Best effort: an unreachable relay must not keep the
-		 * profile alive. */
-		app_agent_settle(app, wait_ms);
+		 * profile alive.  (Not app_agent_settle: the connections
+		 * are gone already, their goodbyes not yet.) */
+		if (told > 0)
+			agent_run(app->agent, wait_ms, AGENT_RUN_IDLE);
 		app_agent_stop(app);
 	}
 	if ((rc = store_profile_delete(app->st, id)) != 0)

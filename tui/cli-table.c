@@ -153,6 +153,7 @@ const struct cli_cmd cli_cmds[] = {
         .help = "Change the name you see for CONTACT; they are not told.",
         .min_args = 2,
         .max_args = 2,
+        .flags = CLI_NET,
         .exec = cli_exec_contacts_rename},
     {.name = "contacts",
         .sub = "rm",
