@@ -176,6 +176,18 @@ relay_embed_read_address(int fd, char **address)
 	return rc;
 }
 
+/* Close every descriptor from fd up (in the child, before exec). */
+static void
+relay_embed_close_from(int fd)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (close_range((unsigned)fd, ~0u, 0) == 0)
+		return;
+	for (; fd < (max > 0 ? max : 1024); fd++)
+		close(fd);
+}
+
 /* Fork and exec the relay; stdout into a pipe, stderr to a log. */
 static int
 relay_embed_spawn(
@@ -210,6 +222,9 @@ relay_embed_spawn(
 		logfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (logfd >= 0)
 			dup2(logfd, 0);
+		/* It outlives us: it must not hold our other descriptors
+		 * (a caller's pipes would never see end of file). */
+		relay_embed_close_from(3);
 		execl(bin, "noid-relay", "--data-dir", rdir, "--listen", listen,
 		    (char *)NULL);
 		_exit(127);

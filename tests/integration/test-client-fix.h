@@ -119,9 +119,12 @@ noid(const char *dir, const char *pw, const char *in, ...)
 		dup2(pi[0], 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
+		close(pi[0]);
 		close(pi[1]);
 		close(po[0]);
+		close(po[1]);
 		close(pe[0]);
+		close(pe[1]);
 		execv(bin, argv);
 		_exit(127);
 	}
