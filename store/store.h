@@ -105,14 +105,21 @@ struct store_profile {
 	char *status;
 };
 
-/* Create a profile with this device as its first device. */
+/*
+ * Create a profile with this device as its first (founding) device.
+ * The profile id commits to the founder's key: a device that joins the
+ * profile accepts no other device's genesis op.
+ */
 int store_profile_create(struct store *st, const char *name,
     const char *device_name, uint8_t id[STORE_ID_LEN]);
 
 /*
  * Prepare to join a profile another device will add us to (linking):
  * makes this device's keys for it.  pk gets the Ed25519 public key the
- * linking device puts in its DEVICE_ADD op.
+ * linking device puts in its DEVICE_ADD op, device its id
+ * (store_device_id(pk)).  profile must come from the linking device over
+ * the confirmed link: it pins the founding device's key, and a genesis
+ * op signed by any other key is refused (NOID_ERR_AUTH).
  */
 int store_profile_join(struct store *st, const uint8_t profile[STORE_ID_LEN],
     uint8_t device[STORE_ID_LEN], uint8_t pk[32]);
@@ -134,7 +141,18 @@ struct store_device {
 	uint64_t seq; /* ops held from it */
 };
 
-/* Add a device (its id and Ed25519 public key) to a profile. */
+/*
+ * The id a device's Ed25519 public key commits to.  A device id never
+ * names another key, so a member cannot take over another device's id.
+ */
+void store_device_id(const uint8_t pk[32], uint8_t id[STORE_ID_LEN]);
+
+/*
+ * Add a device (its id and Ed25519 public key) to a profile, or rename
+ * it (same key).  NOID_ERR_INVAL if device is not store_device_id(pk);
+ * NOID_ERR_EXISTS if the device is there with another key: keys never
+ * change.  Ops from other devices are held to the same rules.
+ */
 int store_device_add(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const uint8_t device[STORE_ID_LEN], const uint8_t pk[32], const char *name);
 
@@ -390,7 +408,9 @@ int store_ops_since(struct store *st, const uint8_t profile[STORE_ID_LEN],
  * 0 applied; NOID_ERR_DUPLICATE already held; NOID_ERR_STATE not yet
  * applicable (unknown author or a gap: apply its predecessors first);
  * NOID_ERR_CRYPTO bad signature; NOID_ERR_BLOCKED author removed;
- * NOID_ERR_INVAL malformed.  The profile must exist here (created or
+ * NOID_ERR_AUTH a genesis op by a key the profile id does not commit to;
+ * NOID_ERR_EXISTS a DEVICE_ADD giving a known device another key;
+ * NOID_ERR_INVAL malformed (a DEVICE_ADD whose id is not its key's).  The profile must exist here (created or
  * joined).
  */
 int store_op_apply_remote(struct store *st, const uint8_t *op, size_t len);
