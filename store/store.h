@@ -39,7 +39,12 @@ struct store;
 
 /* store_open flags. */
 #define STORE_CREATE 0x1 /* create DIR (0700), key and db if missing */
-#define STORE_FAST_KDF 0x2 /* tests only: cheap Argon2 parameters */
+/*
+ * Tests only: cheap Argon2 parameters, and a cheap key file is not
+ * re-wrapped at the default cost on open (store/key.h).  The product
+ * passes it only under the client's test switch NOID_TEST_FAST_KDF=1.
+ */
+#define STORE_FAST_KDF 0x2
 #define STORE_PLAIN 0x4 /* tests/benchmarks only: no page encryption */
 
 /*
@@ -61,8 +66,9 @@ void store_close(struct store *st);
 int store_lock_holder(const char *dir, long *pid);
 
 /*
- * Re-wrap the data key under a new password (NULL: none); fast, the
- * database is untouched.  NOID_ERR_PASSWORD if old_pw is wrong.
+ * Re-wrap the data key under a new password (NULL: none) at the default
+ * KDF cost; the database is untouched.  NOID_ERR_PASSWORD if old_pw is
+ * wrong.
  */
 int store_change_password(
     struct store *st, const char *old_pw, const char *new_pw);
