@@ -281,8 +281,14 @@ cmd_new(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		}
 	}
 	crypto_box_keypair(dh_pub, dh_priv);
-	proto_msg_shared(box, tx->u.create.dh_pub, dh_priv);
+	bad = proto_msg_shared(box, tx->u.create.dh_pub, dh_priv) != 0;
 	sodium_memzero(dh_priv, sizeof dh_priv);
+	if (bad) {
+		/* The decoder refuses low-order keys; never store a queue
+		 * whose box key is all zero anyway. */
+		reply_err(s, c, tx, PROTO_E_CMD);
+		return;
+	}
 	proto_key_hash(rh, tx->auth_pub);
 	q = relay_queue_create(s->qs, rh, box);
 	sodium_memzero(box, sizeof box);
