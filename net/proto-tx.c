@@ -345,6 +345,9 @@ proto_tx_decode(
 	if (reader_u64(&r, &tx->corr_id) != 0)
 		return NOID_ERR_PROTO;
 	tx->have_corr_id = 1;
+	/* corr_id 0 marks pushes; a client never uses it. */
+	if (dir == PROTO_DIR_CMD && tx->corr_id == 0)
+		return NOID_ERR_PROTO;
 	tx->signed_len = len - (size_t)(tx->signed_part - p);
 	if (reader_u8(&r, &tx->entity_len) != 0 ||
 	    (tx->entity_len != 0 && tx->entity_len != NOID_ID_LEN))

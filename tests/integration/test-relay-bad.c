@@ -314,6 +314,29 @@ Test(relay_bad, low_order_or_non_canonical_keys_in_new_and_key)
 	check_alive();
 }
 
+Test(relay_bad, corr_id_zero_is_reserved_for_pushes)
+{
+	struct proto_tx tx, r;
+	uint8_t raw[NOID_TX_MAX];
+	struct rf_conn *c;
+	size_t len;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_PING;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, raw, sizeof raw, &len), 0);
+	send_raw_tx(c, raw, len);
+	cr_assert_eq(rf_recv(c, &r, 5000), 0, "no answer");
+	cr_assert_eq(r.tag, PROTO_ERR, "got %s", proto_tag_name(r.tag));
+	cr_assert_eq(r.u.err.code, PROTO_E_CMD);
+	cr_assert_eq(r.corr_id, 0);
+	cr_assert_eq(r.entity_len, 0);
+	/* The connection stays usable. */
+	cr_assert_eq(rf_cmd(c, PROTO_PING, NULL, NULL, &r), PROTO_PONG);
+	rf_close(c);
+	check_alive();
+}
+
 Test(relay_bad, recipient_command_with_sender_id)
 {
 	struct proto_tx r1, r2;

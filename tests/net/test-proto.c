@@ -407,6 +407,26 @@ Test(proto, bad_keys, .init = setup)
 	}
 }
 
+Test(proto, corr_id_zero_is_for_pushes_only, .init = setup)
+{
+	uint8_t out[NOID_TX_MAX];
+	struct proto_tx tx, back;
+	size_t len;
+	int sg;
+
+	sample(11, &tx, &sg); /* PING */
+	tx.corr_id = 0;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, out, sizeof out, &len), 0);
+	cr_assert_eq(
+	    proto_tx_decode(out, len, PROTO_DIR_CMD, &back), NOID_ERR_PROTO);
+	cr_assert(back.have_corr_id);
+	cr_assert_eq(back.corr_id, 0);
+	sample(18, &tx, &sg); /* END, a push */
+	tx.corr_id = 0;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, out, sizeof out, &len), 0);
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_RESP, &back), 0);
+}
+
 Test(proto, encoder_limits, .init = setup)
 {
 	uint8_t out[NOID_TX_MAX];
