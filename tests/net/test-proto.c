@@ -608,6 +608,30 @@ Test(proto, malformed_blocks, .init = setup)
 	cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_PROTO);
 }
 
+Test(proto, padding_checked_at_every_offset, .init = setup)
+{
+	static uint8_t b[NOID_BLOCK_PLAIN];
+	struct proto_block_iter it;
+	const uint8_t *p;
+	size_t len, off;
+
+	/* One 5-byte transmission (2..6), the terminator (7..8), then
+	 * padding. */
+	memset(b, 0, sizeof b);
+	be16_put(b, 5);
+	for (off = 9; off < NOID_BLOCK_PLAIN; off++) {
+		b[off] = (uint8_t)(1 + off % 255);
+		proto_block_iter_init(&it, b);
+		cr_assert_eq(proto_block_next(&it, &p, &len), 0);
+		cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_PROTO,
+		    "non-zero byte at %zu", off);
+		b[off] = 0;
+	}
+	proto_block_iter_init(&it, b);
+	cr_assert_eq(proto_block_next(&it, &p, &len), 0);
+	cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_NOENT);
+}
+
 Test(proto, relay_to_recipient_layer, .init = setup)
 {
 	static uint8_t sealed[NOID_MSG_ENC_MAX], plain[NOID_MSG_ENC_MAX];
