@@ -9,6 +9,7 @@
  * messages at the relay's rate.
  */
 #include "base.h"
+#include "proto.h"
 #include "relay-journal.h"
 
 #include <errno.h>
@@ -266,7 +267,8 @@ relay_journal_commit(struct relay_journal *j)
 	return 0;
 }
 
-/* Apply one record payload to qs; NOID_ERR_CORRUPT when malformed. */
+/* Apply one record payload to qs; NOID_ERR_CORRUPT when malformed or
+ * impossible (nothing the relay could have written), qs untouched. */
 static int
 apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
     uint64_t ttl_ms)
@@ -291,7 +293,8 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		reader_ref(&r, &key, RELAY_KEY_LEN);
 		reader_u8(&r, &flags);
 		reader_ref(&r, &sh, RELAY_HASH_LEN);
-		if (reader_done(&r) != 0)
+		if (reader_done(&r) != 0 ||
+		    (flags & ~(RELAY_Q_SECURED | RELAY_Q_SUSPENDED)) != 0)
 			return NOID_ERR_CORRUPT;
 		if (q != NULL)
 			return NOID_ERR_CORRUPT;
@@ -320,7 +323,10 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		reader_u64(&r, &ts);
 		reader_u8(&r, &flags);
 		reader_long(&r, &body, &blen);
-		if (reader_done(&r) != 0)
+		/* Only what SEND accepts: anything else would make the relay
+		 * fail to seal it later. */
+		if (reader_done(&r) != 0 || blen == 0 || blen > NOID_MSG_MAX ||
+		    (flags & ~PROTO_SEND_NOTIFY) != 0)
 			return NOID_ERR_CORRUPT;
 		if (q != NULL && ts + ttl_ms > now_ms)
 			relay_queue_msg_add(

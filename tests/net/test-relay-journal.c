@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "proto.h"
 #include "relay-journal.h"
 #include "relay-queue.h"
 
@@ -315,6 +316,66 @@ Test(relay_journal, salvage_resyncs_after_a_damaged_length)
 	write_three(offs);
 	flip(offs[2] + 2, 0x40);
 	salvage_keeps_the_rest(offs, (uint64_t)(offs[3] - offs[2]));
+}
+
+Test(relay_journal, impossible_records_are_damage)
+{
+	static uint8_t big[NOID_MSG_MAX + 1];
+	static const struct {
+		size_t len;
+		uint8_t flags;
+	} bad[] = {{0, 0}, {NOID_MSG_MAX + 1, 0}, {5, 0x80}};
+	struct relay_queues *qs;
+	struct relay_journal *j;
+	struct relay_journal_info info;
+	struct relay_queue *q;
+	struct relay_msg *m;
+	uint8_t rid[RELAY_ID_LEN];
+	off_t good;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		/* Records SEND could never have made, with good checksums
+		 * (relay_queue_msg_add takes up to 65535 bytes). */
+		teardown();
+		setup();
+		j = open_j(&qs, 1ull << 40, &info);
+		q = relay_queue_create(qs, h1, key);
+		relay_journal_queue_new(j, q);
+		cr_assert_eq(relay_journal_commit(j), 0);
+		good = jsize();
+		memcpy(rid, q->rid, sizeof rid);
+		cr_assert_eq(relay_queue_msg_add(qs, q, NULL, clock_wall_ms(),
+		                 bad[i].flags, big, bad[i].len, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		relay_journal_close(j);
+		relay_queue_set_free(qs);
+
+		/* At the end: cut off like a torn tail. */
+		j = open_j(&qs, 1ull << 40, &info);
+		cr_assert_eq(info.messages, 0, "case %zu was replayed", i);
+		cr_assert_eq(jsize(), good);
+		/* Before an intact record: damage, refused. */
+		cr_assert_not_null(q = relay_queue_find_rid(qs, rid));
+		cr_assert_eq(relay_queue_msg_add(qs, q, NULL, clock_wall_ms(),
+		                 bad[i].flags, big, bad[i].len, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		cr_assert_eq(relay_queue_msg_add(
+		                 qs, q, NULL, clock_wall_ms(), 0, "ok", 2, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		relay_journal_close(j);
+		relay_queue_set_free(qs);
+		qs = relay_queue_set_new(8, 3600 * 1000);
+		j = NULL;
+		cr_assert_eq(
+		    relay_journal_open(dir, false, 1ull << 40, qs, &j, &info),
+		    NOID_ERR_CORRUPT, "case %zu", i);
+		cr_assert_eq(info.damage_at, (uint64_t)good);
+		relay_queue_set_free(qs);
+	}
 }
 
 Test(relay_journal, compaction_keeps_live_data_only)
