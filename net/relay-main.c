@@ -41,7 +41,11 @@ enum {
 	OPT_PUBLIC_HOST,
 	OPT_NO_FSYNC,
 	OPT_OUT_LIMIT,
-	OPT_SALVAGE
+	OPT_SALVAGE,
+	OPT_MAX_QUEUES,
+	OPT_MAX_QUEUES_PER_CONN,
+	OPT_MAX_STORED,
+	OPT_MAX_BUFFERED
 };
 
 static const struct option longopts[] = {
@@ -58,6 +62,10 @@ static const struct option longopts[] = {
     {"out-limit", required_argument, NULL, OPT_OUT_LIMIT},
     {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
     {"salvage", no_argument, NULL, OPT_SALVAGE},
+    {"max-queues", required_argument, NULL, OPT_MAX_QUEUES},
+    {"max-queues-per-conn", required_argument, NULL, OPT_MAX_QUEUES_PER_CONN},
+    {"max-stored", required_argument, NULL, OPT_MAX_STORED},
+    {"max-buffered", required_argument, NULL, OPT_MAX_BUFFERED},
     {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
 
@@ -72,6 +80,8 @@ usage(FILE *f)
 	    "                  [--stats] [--public-host HOST]\n"
 	    "                  [--handshake-timeout S] [--idle-timeout S]\n"
 	    "                  [--out-limit BYTES] [--no-fsync] [--salvage]\n"
+	    "                  [--max-queues N] [--max-queues-per-conn N]\n"
+	    "                  [--max-stored BYTES] [--max-buffered BYTES]\n"
 	    "       noid-relay --help | --version\n"
 	    "\n"
 	    "Runs a noid relay.  The first start creates the relay key and a\n"
@@ -105,6 +115,14 @@ opt_key(int opt)
 		return "public_host";
 	case OPT_OUT_LIMIT:
 		return "out_limit";
+	case OPT_MAX_QUEUES:
+		return "max_queues";
+	case OPT_MAX_QUEUES_PER_CONN:
+		return "max_queues_per_conn";
+	case OPT_MAX_STORED:
+		return "max_stored";
+	case OPT_MAX_BUFFERED:
+		return "max_buffered";
 	default:
 		return NULL;
 	}
