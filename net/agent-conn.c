@@ -489,6 +489,23 @@ agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY])
 	return 0;
 }
 
+/*
+ * Two re-keys crossed: whether our pending offer beats the peer's.
+ * Both sides compare the same two public offers, so exactly one of
+ * them answers and both end on the same ratchet (the lower offer wins).
+ */
+static int
+conn_offer_wins(
+    const struct agent_conn *c, const uint8_t theirs[E2E_OFFER_SIZE])
+{
+	uint8_t ours[E2E_OFFER_SIZE];
+
+	if (c->offer == NULL || c->resyncing)
+		return 0;
+	e2e_offer_public(c->offer, ours);
+	return memcmp(ours, theirs, E2E_OFFER_SIZE) < 0;
+}
+
 /* Answer a received REKEY; switch to the new ratchet. */
 int
 agent_conn_rekey_answer(
@@ -501,6 +518,8 @@ agent_conn_rekey_answer(
 
 	if (m->type != AGENT_MSG_REKEY || c->ratchet == NULL)
 		return NOID_ERR_STATE;
+	if (conn_offer_wins(c, m->kex))
+		return NOID_ERR_EXISTS;
 	memset(&ans, 0, sizeof ans);
 	ans.type = AGENT_MSG_REKEYED;
 	if ((rc = e2e_kex_answer(m->kex, e2e_ratchet_ad(c->ratchet),
@@ -513,7 +532,7 @@ agent_conn_rekey_answer(
 	c->ratchet = r;
 	r = NULL;
 	c->cur_used = 0;
-	/* Both sides re-keyed at once: ours is superseded by theirs. */
+	/* Both sides re-keyed at once and ours lost the tie-break. */
 	e2e_offer_free(c->offer);
 	c->offer = NULL;
 	c->resyncing = 0;

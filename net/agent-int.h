@@ -227,7 +227,9 @@ int agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY]);
 /*
  * After receiving a REKEY (recv->msg.type), the answer that must be
  * sent next: body gets the REKEYED message (old ratchet); the new
- * ratchet is used from then on.
+ * ratchet is used from then on.  NOID_ERR_EXISTS when our own pending
+ * offer wins a crossing re-key (the lower offer wins): send nothing,
+ * the peer answers ours.
  */
 int agent_conn_rekey_answer(
     struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY]);

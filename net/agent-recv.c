@@ -160,7 +160,9 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 	case AGENT_MSG_REKEY:
 		body = xmalloc(AGENT_BODY);
 		rc = agent_conn_rekey_answer(c->core, m, body);
-		if (rc == 0) {
+		if (rc == NOID_ERR_EXISTS)
+			rc = 0; /* ours won the crossing: they answer it */
+		else if (rc == 0) {
 			agent_out_push(
 			    c, AGENT_MSG_REKEYED, &c->sq, body, NULL, NULL);
 			rc = keys_changed(a, c, AGENT_SECURITY_REKEYED);
