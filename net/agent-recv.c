@@ -38,19 +38,6 @@ set_profile(struct agent *a, struct agent_c *c, const struct agent_msg *m)
 	return store_contact_set_alias(a->st, a->profile, c->contact, m->name);
 }
 
-/* Keys changed: a verified connection must be verified again. */
-static int
-keys_changed(struct agent *a, struct agent_c *c, int why)
-{
-	struct agent_evq *e = agent_event_new(a, AGENT_EV_SECURITY, c);
-
-	e->ev.security = why;
-	if (c->trust != AGENT_TRUST_VERIFIED)
-		return 0;
-	c->trust = c->trust_base;
-	return store_conn_set_trust(a->st, a->profile, c->id, c->trust);
-}
-
 /* A TEXT: store it with the state; events for the UI. */
 static int
 on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
@@ -112,11 +99,15 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 	const struct agent_msg *m = &r->msg;
 	struct agent_msg hello;
 	struct agent_evq *e;
-	uint8_t *body;
 	int rc = 0;
 
-	if (r->rekeyed && (rc = keys_changed(a, c, AGENT_SECURITY_REKEYED)))
+	if (r->rekeyed &&
+	    (rc = agent_keys_changed(
+	         a, c, AGENT_SECURITY_REKEYED, r->rekey_trust)) != 0)
 		return rc;
+	if (r->rekey_refused)
+		agent_event_error(a, c, NOID_ERR_EXPIRED,
+		    "the contact refused our re-key link (used or expired)");
 	switch (m->type) {
 	case AGENT_MSG_HELLO:
 	case AGENT_MSG_PROFILE:
@@ -158,17 +149,8 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 	case AGENT_MSG_QEND:
 		return agent_rotate_on_msg(a, c, m, from);
 	case AGENT_MSG_REKEY:
-		body = xmalloc(AGENT_BODY);
-		rc = agent_conn_rekey_answer(c->core, m, body);
-		if (rc == NOID_ERR_EXISTS)
-			rc = 0; /* ours won the crossing: they answer it */
-		else if (rc == 0) {
-			agent_out_push(
-			    c, AGENT_MSG_REKEYED, &c->sq, body, NULL, NULL);
-			rc = keys_changed(a, c, AGENT_SECURITY_REKEYED);
-		}
-		free(body);
-		break;
+	case AGENT_MSG_REKEY_LINK:
+		return agent_rekey_on_msg(a, c, m);
 	case AGENT_MSG_DELETE:
 		*forget = 1;
 		break;
@@ -212,7 +194,7 @@ on_body(struct agent *a, struct agent_c *c, struct agent_rq *from,
 			snprintf(p.status, sizeof p.status, "%s", a->status);
 			agent_ctl_push(c, &p);
 		}
-		rc = keys_changed(a, c, AGENT_SECURITY_RESYNC);
+		rc = agent_keys_changed(a, c, AGENT_SECURITY_RESYNC, 0);
 		break;
 	case AGENT_INNER_RATCHET:
 		rc = on_ratchet(a, c, from, r, forget, &saved);

@@ -31,9 +31,12 @@ seal_ctl(struct agent *a, struct agent_c *c, uint8_t *body)
 		rc = NOID_ERR_CORRUPT;
 	else if (m.type == AGENT_MSG_REKEY)
 		rc = agent_conn_rekey(c->core, body);
+	else if (m.type == AGENT_MSG_REKEY_LINK)
+		rc = agent_conn_rekey_link_offer(c->core, body);
 	else
 		rc = agent_conn_seal(c->core, &m, body, hash);
-	if (rc == NOID_ERR_STATE && m.type != AGENT_MSG_REKEY)
+	if (rc == NOID_ERR_STATE && m.type != AGENT_MSG_REKEY &&
+	    m.type != AGENT_MSG_REKEY_LINK)
 		return 1; /* the ratchet cannot send yet: wait */
 	c->ctl = k->next;
 	buf_free_secret(&k->enc);

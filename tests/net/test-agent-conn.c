@@ -430,6 +430,79 @@ Test(agent_conn, crossing_rekeys_agree)
 	side_free(&b);
 }
 
+/* Re-key through a link: the MAC, one use, the trust, matching codes. */
+Test(agent_conn, rekey_through_a_link)
+{
+	struct side a = {0}, b = {0};
+	struct agent_invite link;
+	struct e2e_code before;
+	uint8_t key[AGENT_INVITE_KEY_LEN], bad[AGENT_INVITE_KEY_LEN];
+	uint8_t offer[AGENT_BODY], body[AGENT_BODY];
+	struct agent_recv rv;
+	struct buf snap;
+	int trust;
+
+	connect_pair(&a, &b, &link);
+	cr_assert_eq(agent_conn_code(a.c, &before), 0);
+	agent_conn_rekey_link_new(a.c, AGENT_TRUST_TEXT, 1000, key);
+	/* An offer under another link key is refused; nothing changes. */
+	memcpy(bad, key, sizeof bad);
+	bad[0] ^= 1;
+	cr_assert_eq(agent_conn_rekey_link_join(b.c, bad, AGENT_TRUST_QR), 0);
+	cr_assert_eq(agent_conn_rekey_link_offer(b.c, offer), 0);
+	cr_assert_eq(agent_conn_receive(a.c, offer, AGENT_BODY, &rv), 0);
+	cr_assert_eq(rv.msg.type, AGENT_MSG_REKEY_LINK);
+	buf_init(&snap);
+	agent_conn_save(a.c, &snap);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, body, &trust),
+	    NOID_ERR_AUTH);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 1000, body, &trust),
+	    NOID_ERR_EXPIRED, "expired");
+	agent_recv_clear(&rv);
+	side_commit(&a);
+	cr_assert_eq(snap.len, a.saved.len);
+	cr_assert_arr_eq(snap.data, a.saved.data, snap.len, "state untouched");
+	buf_free_secret(&snap);
+	/* The refusal lets b's offer go. */
+	cr_assert(agent_conn_offer_pending(b.c));
+	{
+		struct agent_msg no = {.type = AGENT_MSG_REKEY_NO};
+
+		cr_assert_eq(agent_conn_seal(a.c, &no, body, NULL), 0);
+	}
+	cr_assert_eq(agent_conn_receive(b.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.rekey_refused);
+	agent_recv_clear(&rv);
+	cr_assert_not(agent_conn_offer_pending(b.c));
+	/* The right key: both switch; trust of the link on each side. */
+	cr_assert_eq(agent_conn_rekey_link_join(b.c, key, AGENT_TRUST_QR), 0);
+	cr_assert_eq(agent_conn_rekey_link_offer(b.c, offer), 0);
+	cr_assert_eq(agent_conn_receive(a.c, offer, AGENT_BODY, &rv), 0);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, body, &trust), 0);
+	cr_assert_eq(trust, AGENT_TRUST_TEXT);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, offer, &trust),
+	    NOID_ERR_EXPIRED, "one use");
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_receive(b.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.rekeyed);
+	cr_assert_eq(rv.rekey_trust, AGENT_TRUST_QR);
+	agent_recv_clear(&rv);
+	codes_match_and_changed(&a, &b, &before);
+	side_commit(&a);
+	side_commit(&b);
+	send_text(&a, &b);
+	send_text(&b, &a);
+	deliver(&a, 0);
+	deliver(&b, 0);
+	cr_assert_eq(a.seen + b.seen, 2);
+	side_free(&a);
+	side_free(&b);
+}
+
 Test(agent_conn, load_refuses_garbage)
 {
 	struct side a = {0}, b = {0};
@@ -441,7 +514,7 @@ Test(agent_conn, load_refuses_garbage)
 	for (i = 0; i < a.saved.len; i += 7)
 		cr_assert_neq(agent_conn_load(a.saved.data, i, &c), 0,
 		    "prefix %zu loaded", i);
-	a.saved.data[0] = 2;
+	a.saved.data[0] = 3;
 	cr_assert_eq(
 	    agent_conn_load(a.saved.data, a.saved.len, &c), NOID_ERR_VERSION);
 	side_free(&a);
