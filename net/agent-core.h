@@ -132,6 +132,7 @@ struct agent_c {
 	int send_busy, quota, new_busy, key_busy;
 	uint64_t send_retry_at;
 	int decrypt_fail;
+	int dirty; /* only a sent receipt changed the state: save later */
 	struct relay_queue_keys new_keys;
 };
 
@@ -213,6 +214,7 @@ void agent_kick_hs(struct agent *a, struct agent_c *c);
 int agent_hs_timers(struct agent *a, struct agent_c *c, uint64_t wall);
 
 /* agent-send.c */
+int agent_seal_next(struct agent *a, struct agent_c *c);
 void agent_kick_send(struct agent *a, struct agent_c *c);
 void agent_on_qcont(
     struct agent *a, struct agent_session *s, const uint8_t sid[NOID_ID_LEN]);
