@@ -248,7 +248,8 @@ cli_exec_passwd(struct cli_ctx *ctx)
 			goto out;
 		}
 	}
-	rc = store_change_password(app->st, app->password, new);
+	rc = store_change_password_flags(
+	    app->st, app->password, new, app->store_flags & STORE_FAST_KDF);
 	if (rc == NOID_ERR_PASSWORD)
 		cli_fail(ctx, "wrong password for %s", app->dir);
 	else if (rc != 0)
