@@ -199,14 +199,16 @@ ops_stop_clean(struct ops_relay *r)
 	    "noid-relay did not exit 0 (status %#x)", status);
 }
 
-/* Kill if running, remove the temp root. */
+/* Kill if running, remove the temp root; a no-op once done. */
 static void
 ops_free(struct ops_relay *r)
 {
 	if (r->pid > 0)
 		ops_stop(r, SIGKILL);
-	testrelay_rmtree(r->dir);
+	if (r->dir[0] != '\0')
+		testrelay_rmtree(r->dir);
 	free(r->data);
+	memset(r, 0, sizeof *r);
 }
 
 /* Wait until the current stderr holds n lines that start with prefix;
@@ -281,23 +283,33 @@ expect_msg(struct rf_conn *c, const struct rf_queue *q, const char *want,
 	memcpy(id, tx.u.msg.msg_id, NOID_ID_LEN);
 }
 
-TestSuite(relay_ops, .timeout = 90);
+/* The relay of the running test, stopped and removed by teardown even
+ * when an assertion ends the test early. */
+static struct ops_relay relay;
+
+static void
+teardown(void)
+{
+	ops_free(&relay);
+}
+
+TestSuite(relay_ops, .fini = teardown, .timeout = 90);
 
 Test(relay_ops, silent_connection_closed_after_idle_timeout_pinging_one_kept)
 {
 	const char *args[] = {"--listen", "127.0.0.1:0", "--idle-timeout", "2",
 	    "--no-fsync", NULL};
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	struct rf_conn *silent, *pinger;
 	struct proto_tx reply;
 	uint64_t end;
 	char *line;
 	bool closed = false;
 
-	ops_init(&r, true);
-	ops_start(&r, args);
-	silent = ops_connect(&r);
-	pinger = ops_connect(&r);
+	ops_init(r, true);
+	ops_start(r, args);
+	silent = ops_connect(r);
+	pinger = ops_connect(r);
 	/* The pinger is never quiet for long; the silent one must go. */
 	end = clock_mono_ms() + 30000;
 	while (!closed && clock_mono_ms() < end) {
@@ -314,8 +326,8 @@ Test(relay_ops, silent_connection_closed_after_idle_timeout_pinging_one_kept)
 		cr_assert_not(rf_wait_closed(pinger, 300));
 	}
 	/* The relay counts it: one open, one dropped. */
-	kill(r.pid, SIGUSR1);
-	line = ops_wait_line(&r, "noid-relay: stats ", 1);
+	kill(r->pid, SIGUSR1);
+	line = ops_wait_line(r, "noid-relay: stats ", 1);
 	cr_assert_not_null(line, "SIGUSR1 printed no stats");
 	cr_assert_eq(stat_of(line, "conns"), 1, "%s", line);
 	cr_assert_eq(stat_of(line, "conns_total"), 2, "%s", line);
@@ -326,8 +338,7 @@ Test(relay_ops, silent_connection_closed_after_idle_timeout_pinging_one_kept)
 	    "the pinger was not closed once silent");
 	rf_close(silent);
 	rf_close(pinger);
-	ops_stop_clean(&r);
-	ops_free(&r);
+	ops_stop_clean(r);
 }
 
 /* Two queues, three messages sent, received and acked. */
@@ -383,59 +394,93 @@ Test(relay_ops, sigusr1_and_stats_print_what_the_session_did)
 {
 	const char *args[] = {
 	    "--listen", "127.0.0.1:0", "--stats", "--no-fsync", NULL};
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	struct rf_conn *rcpt, *snd;
 	struct session s;
 	char *line;
 
-	ops_init(&r, true);
-	ops_start(&r, args);
+	ops_init(r, true);
+	ops_start(r, args);
 	/* Before anything: all zero. */
-	kill(r.pid, SIGUSR1);
-	line = ops_wait_line(&r, "noid-relay: stats ", 1);
+	kill(r->pid, SIGUSR1);
+	line = ops_wait_line(r, "noid-relay: stats ", 1);
 	cr_assert_not_null(line, "SIGUSR1 printed no stats");
 	cr_assert_eq(stat_of(line, "conns_total"), 0, "%s", line);
 	cr_assert_eq(stat_of(line, "queues"), 0, "%s", line);
 	cr_assert_eq(stat_of(line, "msgs_in"), 0, "%s", line);
 	free(line);
 
-	rcpt = ops_connect(&r);
-	snd = ops_connect(&r);
+	rcpt = ops_connect(r);
+	snd = ops_connect(r);
 	run_session(rcpt, snd, &s);
-	kill(r.pid, SIGUSR1);
-	line = ops_wait_line(&r, "noid-relay: stats ", 2);
+	kill(r->pid, SIGUSR1);
+	line = ops_wait_line(r, "noid-relay: stats ", 2);
 	cr_assert_not_null(line, "the second SIGUSR1 printed no stats");
 	expect_session_stats(line);
 	cr_assert_eq(stat_of(line, "conns"), 2, "%s", line);
 	cr_assert_eq(stat_of(line, "dropped"), 0, "%s", line);
 	free(line);
 	/* SIGUSR1 does not stop it. */
-	cr_assert_eq(waitpid(r.pid, NULL, WNOHANG), 0);
+	cr_assert_eq(waitpid(r->pid, NULL, WNOHANG), 0);
 
 	rf_close(rcpt);
 	rf_close(snd);
-	ops_stop_clean(&r);
+	ops_stop_clean(r);
 	/* --stats: the same counters once more at exit. */
-	line = ops_wait_line(&r, "noid-relay: stats ", 3);
+	line = ops_wait_line(r, "noid-relay: stats ", 3);
 	cr_assert_not_null(line, "--stats printed nothing at exit");
 	expect_session_stats(line);
 	free(line);
-	ops_free(&r);
+}
+
+Test(relay_ops, clients_that_hang_up_are_not_counted_as_dropped)
+{
+	const char *args[] = {"--listen", "127.0.0.1:0", "--no-fsync", NULL};
+	struct ops_relay *r = &relay;
+	struct rf_conn *c[2];
+	struct proto_tx reply;
+	char line[512], *got;
+	int i, n;
+
+	ops_init(r, true);
+	ops_start(r, args);
+	for (i = 0; i < 2; i++) {
+		c[i] = ops_connect(r);
+		cr_assert_eq(
+		    rf_cmd(c[i], PROTO_PING, NULL, NULL, &reply), PROTO_PONG);
+		rf_close(c[i]);
+	}
+	/* Ask until the relay has seen both go. */
+	for (n = 1; n <= 50; n++) {
+		kill(r->pid, SIGUSR1);
+		got = ops_wait_line(r, "noid-relay: stats ", n);
+		cr_assert_not_null(got, "SIGUSR1 printed no stats");
+		snprintf(line, sizeof line, "%s", got);
+		free(got);
+		if (stat_of(line, "conns") == 0)
+			break;
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
+	cr_assert_eq(stat_of(line, "conns"), 0, "%s", line);
+	cr_assert_eq(stat_of(line, "conns_total"), 2, "%s", line);
+	/* relay-server.h: dropped counts slow readers, timeouts and bad
+	 * frames, not a client that said goodbye. */
+	cr_assert_eq(stat_of(line, "dropped"), 0, "%s", line);
+	ops_stop_clean(r);
 }
 
 Test(relay_ops, no_stats_at_exit_without_the_flag)
 {
 	const char *args[] = {"--listen", "127.0.0.1:0", "--no-fsync", NULL};
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	char *text;
 
-	ops_init(&r, true);
-	ops_start(&r, args);
-	ops_stop_clean(&r);
-	text = slurp(r.err);
+	ops_init(r, true);
+	ops_start(r, args);
+	ops_stop_clean(r);
+	text = slurp(r->err);
 	cr_assert_null(strstr(text, "stats"), "stderr: %s", text);
 	free(text);
-	ops_free(&r);
 }
 
 /* Fail if text holds needle. */
@@ -504,7 +549,7 @@ Test(relay_ops, no_addresses_or_ids_in_the_output_or_the_data_dir)
 {
 	const char *args[] = {
 	    "--listen", "127.0.0.1:0", "--stats", "--no-fsync", NULL};
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	struct rf_conn *rcpt, *snd;
 	struct rf_key stranger;
 	struct proto_tx reply;
@@ -512,10 +557,10 @@ Test(relay_ops, no_addresses_or_ids_in_the_output_or_the_data_dir)
 	char *out, *err, *rest, *p, *nl;
 	int fd, i;
 
-	ops_init(&r, true);
-	ops_start(&r, args);
-	rcpt = ops_connect(&r);
-	snd = ops_connect(&r);
+	ops_init(r, true);
+	ops_start(r, args);
+	rcpt = ops_connect(r);
+	snd = ops_connect(r);
 	run_session(rcpt, snd, &s);
 	/* Error paths too: a wrong key, and a connection that sends junk
 	 * instead of a handshake. */
@@ -523,22 +568,22 @@ Test(relay_ops, no_addresses_or_ids_in_the_output_or_the_data_dir)
 	cr_assert_eq(
 	    rf_cmd(snd, PROTO_GET, s.q[0].rid, &stranger, &reply), PROTO_ERR);
 	cr_assert_eq(reply.u.err.code, PROTO_E_AUTH);
-	fd = rf_tcp_connect(r.addr.port);
+	fd = rf_tcp_connect(r->addr.port);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, "GET / HTTP/1.0\r\n\r\n", 18), 18);
-	kill(r.pid, SIGUSR1);
-	free(ops_wait_line(&r, "noid-relay: stats ", 1));
+	kill(r->pid, SIGUSR1);
+	free(ops_wait_line(r, "noid-relay: stats ", 1));
 	close(fd);
 	rf_close(rcpt);
 	rf_close(snd);
-	ops_stop_clean(&r);
+	ops_stop_clean(r);
 
-	out = slurp(r.out);
-	err = slurp(r.err);
+	out = slurp(r->out);
+	err = slurp(r->err);
 	/* stdout: the address line, and nothing else. */
 	nl = strchr(out, '\n');
 	cr_assert_not_null(nl);
-	cr_assert_eq(strncmp(out, r.line, (size_t)(nl - out)), 0);
+	cr_assert_eq(strncmp(out, r->line, (size_t)(nl - out)), 0);
 	rest = nl + 1;
 	cr_assert_str_empty(rest, "stdout after the address: %s", rest);
 	expect_absent("stderr", err, "127.0.0.1");
@@ -564,8 +609,7 @@ Test(relay_ops, no_addresses_or_ids_in_the_output_or_the_data_dir)
 	cr_assert_str_empty(p, "unterminated stderr: %s", p);
 	free(out);
 	free(err);
-	expect_no_logs_in(r.data, "127.0.0.1");
-	ops_free(&r);
+	expect_no_logs_in(r->data, "127.0.0.1");
 }
 
 /* Whether this machine can bind [::1]. */
@@ -605,7 +649,7 @@ Test(relay_ops, ipv6_listener_full_round_trip)
 {
 	const char *args[] = {"--listen", "[::1]:0", "--no-fsync", NULL};
 	static struct relay_msg m;
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	struct relay_queue_keys k;
 	struct relay_queue q;
 	struct pushes p = {0};
@@ -614,17 +658,17 @@ Test(relay_ops, ipv6_listener_full_round_trip)
 
 	if (!have_ipv6_loopback())
 		cr_skip_test("no IPv6 loopback on this machine");
-	ops_init(&r, true);
-	ops_start(&r, args);
-	cr_assert(r.addr.ipv6, "address line: %s", r.line);
-	cr_assert_str_eq(r.addr.host, "::1", "address line: %s", r.line);
-	cr_assert_neq(r.addr.port, 0);
-	cr_assert_not_null(strstr(r.line, "@[::1]:"), "%s", r.line);
+	ops_init(r, true);
+	ops_start(r, args);
+	cr_assert(r->addr.ipv6, "address line: %s", r->line);
+	cr_assert_str_eq(r->addr.host, "::1", "address line: %s", r->line);
+	cr_assert_neq(r->addr.port, 0);
+	cr_assert_not_null(strstr(r->line, "@[::1]:"), "%s", r->line);
 
 	cr_assert_eq(
-	    relay_client_connect_blocking(&r.addr, T_MS, on_push, &p, &rc), 0);
+	    relay_client_connect_blocking(&r->addr, T_MS, on_push, &p, &rc), 0);
 	cr_assert_eq(
-	    relay_client_connect_blocking(&r.addr, T_MS, NULL, NULL, &sc), 0);
+	    relay_client_connect_blocking(&r->addr, T_MS, NULL, NULL, &sc), 0);
 	relay_queue_keys_new(&k);
 	cr_assert_eq(relay_client_create_queue(rc, &k, NULL, T_MS, &q), 0);
 	cr_assert_eq(relay_client_secure(
@@ -650,8 +694,7 @@ Test(relay_ops, ipv6_listener_full_round_trip)
 	    relay_client_ack(rc, &k.rcpt_auth, q.rid, m.msg_id, T_MS), 0);
 	relay_client_free(rc);
 	relay_client_free(sc);
-	ops_stop_clean(&r);
-	ops_free(&r);
+	ops_stop_clean(r);
 }
 
 /* Mode bits of path (fails when missing). */
@@ -666,52 +709,52 @@ mode_of(const char *path)
 
 Test(relay_ops, default_data_dir_follows_xdg_then_home)
 {
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	char *home, *xdg, *dir, *key, *conf, *first, *again;
 	char listen[64];
 	const char *args[] = {"--listen", "127.0.0.1:0", "--no-fsync", NULL};
 	const char *args2[] = {"--listen", listen, "--no-fsync", NULL};
 
-	ops_init(&r, false);
-	home = path_join(r.dir, "home");
-	xdg = path_join(r.dir, "xdg");
+	ops_init(r, false);
+	home = path_join(r->dir, "home");
+	xdg = path_join(r->dir, "xdg");
 	/* As root the default is /var/lib/noid-relay: run as nobody. */
 	if (geteuid() == 0) {
-		r.uid = NOBODY;
-		cr_assert_eq(chown(r.dir, NOBODY, NOBODY), 0);
+		r->uid = NOBODY;
+		cr_assert_eq(chown(r->dir, NOBODY, NOBODY), 0);
 	}
 	cr_assert_eq(mkdir(home, 0700), 0);
-	if (r.uid != 0)
+	if (r->uid != 0)
 		cr_assert_eq(chown(home, NOBODY, NOBODY), 0);
-	r.home = home;
-	r.xdg = xdg;
-	ops_start(&r, args);
+	r->home = home;
+	r->xdg = xdg;
+	ops_start(r, args);
 	dir = path_join(xdg, "noid-relay");
 	key = path_join(dir, "relay.key");
 	conf = path_join(dir, "noid-relay.conf");
 	cr_assert_eq(mode_of(dir), 0700);
 	cr_assert_eq(mode_of(key), 0600);
 	cr_assert_eq(mode_of(conf) & 0077, 0, "config readable by others");
-	first = xstrdup(r.line);
-	ops_stop_clean(&r);
+	first = xstrdup(r->line);
+	ops_stop_clean(r);
 	/* Nothing went to HOME while XDG_DATA_HOME was set. */
 	again = path_join(home, ".local");
 	cr_assert_neq(access(again, F_OK), 0, "%s was created", again);
 	free(again);
 
 	/* Same dir, same port: the very same address. */
-	snprintf(listen, sizeof listen, "127.0.0.1:%u", r.addr.port);
-	ops_start(&r, args2);
-	cr_assert_str_eq(r.line, first);
-	ops_stop_clean(&r);
+	snprintf(listen, sizeof listen, "127.0.0.1:%u", r->addr.port);
+	ops_start(r, args2);
+	cr_assert_str_eq(r->line, first);
+	ops_stop_clean(r);
 
 	/* Without XDG_DATA_HOME: HOME/.local/share, a new key. */
-	r.xdg = NULL;
-	ops_start(&r, args);
+	r->xdg = NULL;
+	ops_start(r, args);
 	again = path_join(home, ".local/share/noid-relay/relay.key");
 	cr_assert_eq(mode_of(again), 0600);
-	cr_assert_neq(strcmp(r.line, first), 0);
-	ops_stop_clean(&r);
+	cr_assert_neq(strcmp(r->line, first), 0);
+	ops_stop_clean(r);
 	free(again);
 	free(first);
 	free(dir);
@@ -719,7 +762,6 @@ Test(relay_ops, default_data_dir_follows_xdg_then_home)
 	free(conf);
 	free(home);
 	free(xdg);
-	ops_free(&r);
 }
 
 Test(relay_ops, contrib_example_config_loads_and_applies)
@@ -727,22 +769,21 @@ Test(relay_ops, contrib_example_config_loads_and_applies)
 	const char *args[] = {"--config",
 	    NOID_SRC_DIR "/contrib/noid-relay.conf", "--listen", "127.0.0.1:0",
 	    "--no-fsync", NULL};
-	struct ops_relay r;
+	struct ops_relay *r = &relay;
 	struct rf_conn *c;
 	struct rf_queue q;
 	struct proto_tx reply;
 
-	ops_init(&r, true);
-	ops_start(&r, args);
+	ops_init(r, true);
+	ops_start(r, args);
 	/* public_host from the file names the relay. */
-	cr_assert_str_eq(r.addr.host, "relay.example.org", "%s", r.line);
-	c = ops_connect(&r);
+	cr_assert_str_eq(r->addr.host, "relay.example.org", "%s", r->line);
+	c = ops_connect(r);
 	cr_assert_eq(rf_cmd(c, PROTO_PING, NULL, NULL, &reply), PROTO_PONG);
 	/* access_key from the file guards NEW. */
 	cr_assert_eq(rf_new_queue(c, NULL, &q), -1000 - PROTO_E_BLOCKED);
 	cr_assert_eq(rf_new_queue(c, "wrong", &q), -1000 - PROTO_E_BLOCKED);
 	cr_assert_eq(rf_new_queue(c, "change-me-to-something-long", &q), 0);
 	rf_close(c);
-	ops_stop_clean(&r);
-	ops_free(&r);
+	ops_stop_clean(r);
 }
