@@ -418,12 +418,10 @@ rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 	rs_list_add_tail(&s->closing, &c->timeline);
 }
 
-/* Drop c at the end of this pass without writing what it has pending. */
+/* Discard c at the end of this pass without writing what it has pending. */
 static void
-conn_drop(struct relay_server *s, struct rs_conn *c)
+conn_discard(struct relay_server *s, struct rs_conn *c)
 {
-	if (!c->refused)
-		s->st.conns_dropped++;
 	rs_conn_close_later(s, c);
 	buf_free(&c->out);
 	buf_free(&c->held);
@@ -431,6 +429,15 @@ conn_drop(struct relay_server *s, struct rs_conn *c)
 	rs_list_del(&c->waiting);
 	c->deadline_base = 0; /* reaped at once */
 	conn_account(s, c);
+}
+
+/* Drop c (slow, idle or misbehaving) and count it. */
+static void
+conn_drop(struct relay_server *s, struct rs_conn *c)
+{
+	if (!c->refused)
+		s->st.conns_dropped++;
+	conn_discard(s, c);
 }
 
 /* Encode tx onto b (c's out or held). */
@@ -621,6 +628,11 @@ conn_read_burst(struct relay_server *s, struct rs_conn *c)
 			/* A frame that does not decrypt (wrong size, bits
 			 * flipped): say so, then close. */
 			rs_cmd_session_error(s, c);
+			return;
+		}
+		if (rc == NOID_ERR_CLOSED) {
+			/* The client hung up: not a drop. */
+			conn_discard(s, c);
 			return;
 		}
 		if (rc != 0) {
