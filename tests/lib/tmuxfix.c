@@ -69,23 +69,70 @@ tmuxfix_kill_server(const char *sock, const char *conf)
 			;
 }
 
-/* The watchdog: wait for the test to go away, then clean up. */
+/* Whether pid is gone (or a zombie nobody reaps yet). */
+static int
+tmuxfix_gone(pid_t pid)
+{
+	char path[64], *p;
+	uint8_t *stat = NULL;
+	size_t len;
+	int gone;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (file_read_all(path, 4096, &stat, &len) != 0)
+		return 1;
+	stat = xrealloc(stat, len + 1);
+	stat[len] = 0;
+	p = strrchr((char *)stat, ')');
+	gone = p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+	free(stat);
+	return gone;
+}
+
+/* The watchdog: wait for the test to go away, then clean up: kill the
+ * server, wait for the panes' processes (they may still write into the
+ * dir as they exit), remove the dir. */
 static void
 tmuxfix_watchdog(struct tmuxfix *t, int fd)
 {
-	char c;
-	int i;
+	const char *argv[] = {"tmux", "-S", t->sock, "-f", t->conf,
+	    "list-panes", "-a", "-F", "#{pane_pid}", NULL};
+	struct timespec ts = {0, TMUXFIX_POLL_MS * 1000000L};
+	pid_t pids[64];
+	size_t n = 0, i;
+	struct tmuxfix_result r;
+	uint64_t deadline;
+	char *p, *end;
+	long v;
+	int c;
 
 	/* Hold nothing of the test's open but our pipe. */
-	for (i = 3; i < 1024; i++)
-		if (i != fd)
-			close(i);
+	for (c = 3; c < 1024; c++)
+		if (c != fd)
+			close(c);
 	/* Don't take the test's signals (Ctrl-C in a terminal) first. */
 	setpgid(0, 0);
 	while (read(fd, &c, 1) < 0 && errno == EINTR)
 		;
+	if (tmuxfix_run(argv, NULL, 0, TMUXFIX_CMD_MS, &r) == 0) {
+		for (p = r.out; n < 64 && (v = strtol(p, &end, 10)) > 0;
+		     p = end)
+			pids[n++] = (pid_t)v;
+		tmuxfix_result_free(&r);
+	}
 	tmuxfix_kill_server(t->sock, t->conf);
-	nftw(t->dir, tmuxfix_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	deadline = clock_mono_ms() + TMUXFIX_CMD_MS;
+	for (i = 0; i < n; i++) {
+		while (!tmuxfix_gone(pids[i]) && clock_mono_ms() < deadline)
+			nanosleep(&ts, NULL);
+		if (!tmuxfix_gone(pids[i]))
+			kill(pids[i], SIGKILL);
+	}
+	for (c = 0; c < 5; c++) {
+		if (nftw(t->dir, tmuxfix_rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	_exit(0);
 }
 
