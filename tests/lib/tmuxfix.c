@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "store.h"
 
 #define TMUXFIX_CMD_MS 10000
 #define TMUXFIX_POLL_MS 50
@@ -816,4 +817,65 @@ tmuxfix_quit(struct tmuxfix *t, const char *name)
 		nanosleep(&ts, NULL);
 	}
 	return alive == 0 ? 0 : -1;
+}
+
+int
+tmuxfix_history(const char *dir, size_t n)
+{
+	struct store *st = NULL;
+	struct store_profile *p = NULL;
+	struct store_contact *c = NULL;
+	struct store_conn *cn = NULL;
+	size_t np = 0, nc = 0, ncn = 0, i;
+	uint8_t id[STORE_ID_LEN];
+	uint64_t t0 =
+	    (uint64_t)time(NULL) * 1000 - 3600 * 1000ull - (uint64_t)n * 60000;
+	char text[64];
+	const char *s;
+	int rc;
+
+	process_no_core();
+	if ((rc = store_open(dir, TMUXFIX_PASSWORD, 0, &st)) != 0)
+		goto out;
+	if ((rc = store_profiles_list(st, &p, &np)) != 0 ||
+	    (rc = np == 1 ? 0 : NOID_ERR_INVAL) != 0)
+		goto out;
+	if ((rc = store_contacts_list(st, p[0].id, &c, &nc)) != 0 ||
+	    (rc = nc == 1 ? 0 : NOID_ERR_INVAL) != 0)
+		goto out;
+	if ((rc = store_conns_list(st, p[0].id, c[0].id, &cn, &ncn)) != 0 ||
+	    (rc = ncn >= 1 ? 0 : NOID_ERR_INVAL) != 0)
+		goto out;
+	if ((rc = store_tx_begin(st)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		s = text;
+		if (i == 0)
+			s = TMUXFIX_HIST_FIRST;
+		else if (i == n - 1)
+			s = TMUXFIX_HIST_LAST;
+		else if (i == n / 3)
+			s = "the " TMUXFIX_HIST_NEEDLE " is here";
+		else
+			snprintf(text, sizeof text, "history message %06zu", i);
+		rc = store_msg_add(st, p[0].id, cn[0].id,
+		    i % 2 ? STORE_DIR_OUT : STORE_DIR_IN, t0 + i * 60000, s,
+		    strlen(s), id);
+		if (rc != 0) {
+			store_tx_rollback(st);
+			goto out;
+		}
+	}
+	rc = store_tx_commit(st);
+out:
+	if (rc != 0)
+		fprintf(stderr,
+		    "tmuxfix: history in %s: %s (%zu profiles, "
+		    "%zu contacts, %zu connections)\n",
+		    dir, noid_strerror(rc), np, nc, ncn);
+	store_conns_free(cn, ncn);
+	store_contacts_free(c, nc);
+	store_profiles_free(p, np);
+	store_close(st);
+	return rc == 0 ? 0 : -1;
 }

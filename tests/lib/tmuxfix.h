@@ -159,4 +159,20 @@ char *tmuxfix_invite_link(const char *screen);
 /* Quit a TUI (/quit) and wait for its process to exit.  0 or -1. */
 int tmuxfix_quit(struct tmuxfix *t, const char *name);
 
+/* ---- a long history ---------------------------------------------------- */
+
+/* Texts tmuxfix_history puts at known places. */
+#define TMUXFIX_HIST_FIRST "FIRST-MESSAGE-OF-HISTORY"
+#define TMUXFIX_HIST_LAST "LAST-MESSAGE-OF-HISTORY"
+#define TMUXFIX_HIST_NEEDLE "xylophone31337" /* message n/3, one word */
+
+/*
+ * Add n messages (n >= 3) to the conversation with the one contact of
+ * dir's profile, in one transaction through the store API (no TUI may
+ * run on dir): alternating in and out, a minute apart, ending an hour
+ * ago; "history message NNNNNN" except the first, the last and the
+ * needle.  0 or -1 (said on stderr).
+ */
+int tmuxfix_history(const char *dir, size_t n);
+
 #endif
