@@ -354,11 +354,19 @@ app_unlisten(struct app *app, agent_event_cb cb, void *arg)
 
 /* ---- contacts ---------------------------------------------------------- */
 
+/* Whether what names s (case-insensitive); s may be NULL. */
+static int
+app_name_is(const char *s, const char *what)
+{
+	return s != NULL && *s != '\0' && strcasecmp(s, what) == 0;
+}
+
 /*
- * Find a contact by name (case-insensitive) or by a prefix of its hex
- * id, among the connections the agent knows (states in mask, bit 1 <<
- * state).  *ci: agent_conn_info_clear.  NOID_ERR_NOENT none;
- * NOID_ERR_EXISTS ambiguous.
+ * Find a contact by name (case-insensitive: the local name, the name it
+ * gives itself, or its alias) or by a prefix of at least 4 hex digits of
+ * its connection id, among the connections the agent knows (states in
+ * mask, bit 1 << state).  *ci: agent_conn_info_clear.  NOID_ERR_NOENT
+ * none; NOID_ERR_EXISTS ambiguous.
  */
 int
 app_conn_find(struct app *app, const char *what, unsigned mask,
@@ -367,9 +375,9 @@ app_conn_find(struct app *app, const char *what, unsigned mask,
 	struct agent_conn_info *all = NULL;
 	struct store_contact *cs = NULL;
 	size_t n = 0, nc = 0, i, j, found = 0, pick = 0;
-	const char *name;
-	char *hex;
-	int rc;
+	const char *alias;
+	char *hex, *local;
+	int rc, hit;
 
 	memset(ci, 0, sizeof *ci);
 	if ((rc = agent_conns(app->agent, &all, &n)) != 0)
@@ -379,20 +387,23 @@ app_conn_find(struct app *app, const char *what, unsigned mask,
 	for (i = 0; i < n; i++) {
 		if (!(mask & (1u << all[i].state)))
 			continue;
-		name = all[i].name;
+		alias = NULL;
 		for (j = 0; j < nc; j++)
-			if (memcmp(cs[j].id, all[i].contact, STORE_ID_LEN) ==
-			        0 &&
-			    cs[j].alias != NULL)
-				name = cs[j].alias;
+			if (memcmp(cs[j].id, all[i].contact, STORE_ID_LEN) == 0)
+				alias = cs[j].alias;
+		local = cli_contact_local_name(app, all[i].contact);
 		hex = hex_encode(all[i].conn, STORE_ID_LEN);
-		if ((name != NULL && strcasecmp(name, what) == 0) ||
+		hit = app_name_is(local, what) ||
+		    app_name_is(all[i].name, what) ||
+		    app_name_is(alias, what) ||
 		    (strlen(what) >= 4 &&
-		        strncasecmp(hex, what, strlen(what)) == 0)) {
+		        strncasecmp(hex, what, strlen(what)) == 0);
+		if (hit) {
 			found++;
 			pick = i;
 		}
 		free(hex);
+		free(local);
 	}
 	if (found == 0) {
 		rc = NOID_ERR_NOENT;

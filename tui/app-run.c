@@ -96,6 +96,14 @@ app_open_error(const char *dir, int rc)
 		return EXIT_USER;
 	case NOID_ERR_LOCKED:
 		store_lock_holder(dir, &pid);
+		if (ctl_instance_alive(dir)) {
+			/* Only commands that never go through it get here. */
+			fprintf(stderr,
+			    "noid: noid is running on %s (process %ld); "
+			    "this command needs it stopped first\n",
+			    dir, pid);
+			return EXIT_USER;
+		}
 		fprintf(stderr,
 		    "noid: %s is in use by process %ld, which does "
 		    "not answer on its control socket; stop it or "
@@ -176,10 +184,20 @@ app_run_profile(struct app *app, const struct app_globals *g, int needed)
 	return 0;
 }
 
-/* Run the agent until idle; say so when the network is not there. */
+/*
+ * Run the agent until idle; say so when the network is not there.  A
+ * profile without connections has nothing to take in or flush, and the
+ * agent, holding no relay session, would only wait out the timeout.
+ */
 static void
 app_run_idle(struct app *app)
 {
+	struct agent_conn_info *ci = NULL;
+	size_t n = 0;
+
+	if (agent_conns(app->agent, &ci, &n) == 0 && n == 0)
+		return;
+	agent_conns_free(ci, n);
 	if (agent_run(app->agent, APP_NET_TIMEOUT_MS, AGENT_RUN_IDLE) ==
 	    NOID_ERR_TIMEOUT)
 		fprintf(stderr,

@@ -259,24 +259,67 @@ cli_exec_reject(struct cli_ctx *ctx)
 	return cli_answer(ctx, 0);
 }
 
-/* The local name of a contact (alias), else what the agent knows. */
+/* The setting key holding a contact's local name (caller frees). */
+static char *
+cli_local_name_key(const uint8_t contact[STORE_ID_LEN])
+{
+	char *hex = hex_encode(contact, STORE_ID_LEN), *key;
+
+	xasprintf(&key, "%s%s", CLI_LOCAL_NAME_PREFIX, hex);
+	free(hex);
+	return key;
+}
+
+/* The name the user gave a contact, or NULL (caller frees). */
+char *
+cli_contact_local_name(struct app *app, const uint8_t contact[STORE_ID_LEN])
+{
+	char *key = cli_local_name_key(contact), *val = NULL;
+
+	if (store_setting_get(app->st, app->profile, key, &val) != 0)
+		val = NULL;
+	free(key);
+	return val;
+}
+
+/* Set (NULL: clear) the name the user gives a contact. */
+int
+cli_contact_set_local_name(
+    struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name)
+{
+	char *key = cli_local_name_key(contact);
+	int rc = store_setting_set(app->st, app->profile, key, name);
+
+	free(key);
+	return rc;
+}
+
+/*
+ * What to call a contact: the name the user gave it, else the name it
+ * gives itself (fallback: the agent's, claimed while a request), else
+ * the store's alias, which the agent keeps equal to that name.  Kept
+ * apart from the alias so a contact's profile change does not undo a
+ * local rename.  Caller frees.
+ */
 char *
 cli_contact_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *fallback)
 {
 	struct store_contact *cs = NULL;
 	size_t n = 0, i;
-	char *name = NULL;
+	char *name = cli_contact_local_name(app, contact);
 
+	if (name != NULL)
+		return name;
+	if (fallback != NULL && *fallback != '\0')
+		return xstrdup(fallback);
 	if (store_contacts_list(app->st, app->profile, &cs, &n) == 0)
 		for (i = 0; i < n && name == NULL; i++)
 			if (memcmp(cs[i].id, contact, STORE_ID_LEN) == 0 &&
 			    cs[i].alias != NULL)
 				name = xstrdup(cs[i].alias);
 	store_contacts_free(cs, n);
-	if (name == NULL)
-		name = xstrdup(fallback != NULL ? fallback : "?");
-	return name;
+	return name != NULL ? name : xstrdup("?");
 }
 
 /* `noid contacts`. */
@@ -326,8 +369,7 @@ cli_exec_contacts_rename(struct cli_ctx *ctx)
 		    ctx, "a name has 1 to %d bytes", AGENT_NAME_MAX);
 	if ((rc = cli_find(ctx, ctx->argv[0], APP_CONN_CONTACT, &ci)) != 0)
 		return rc;
-	rc = store_contact_set_alias(
-	    app->st, app->profile, ci.contact, ctx->argv[1]);
+	rc = cli_contact_set_local_name(app, ci.contact, ctx->argv[1]);
 	agent_conn_info_clear(&ci);
 	if (rc != 0)
 		return cli_fail(ctx, "%s", noid_strerror(rc));
@@ -380,6 +422,11 @@ cli_exec_verify(struct cli_ctx *ctx)
 	rc = agent_verify(ctx->app->agent, ci.conn, (char *)b.data);
 	buf_free(&b);
 	agent_conn_info_clear(&ci);
+	if (rc == NOID_ERR_INVAL)
+		return cli_fail(ctx,
+		    "a security code has %d digits (as 'noid verify %s' "
+		    "shows on the other side)",
+		    AGENT_CODE_DIGITS, ctx->argv[0]);
 	if (rc == NOID_ERR_AUTH)
 		return cli_fail(ctx,
 		    "the codes differ: this is not the same "

@@ -273,9 +273,11 @@ cli_exec_read(struct cli_ctx *ctx)
 		if ((rc = store_contacts_list(
 		         app->st, app->profile, &cs, &n)) != 0)
 			return cli_fail(ctx, "%s", noid_strerror(rc));
-		for (i = 0; i < n && rc == 0; i++)
-			rc = cli_read_conv(ctx, cs[i].id,
-			    cs[i].alias ? cs[i].alias : "?", limit, json);
+		for (i = 0; i < n && rc == 0; i++) {
+			who = cli_contact_name(app, cs[i].id, NULL);
+			rc = cli_read_conv(ctx, cs[i].id, who, limit, json);
+			free(who);
+		}
 		store_contacts_free(cs, n);
 	}
 	if (rc != 0) {
@@ -318,11 +320,12 @@ cli_exec_search(struct cli_ctx *ctx)
 		         app->st, app->profile, &cs, &nc)) != 0)
 			return cli_fail(ctx, "%s", noid_strerror(rc));
 		for (i = 0; i < nc; i++) {
-			if (cs[i].alias != NULL &&
-			    strcasecmp(cs[i].alias, only) == 0) {
+			who = cli_contact_name(app, cs[i].id, NULL);
+			if (strcasecmp(who, only) == 0) {
 				memcpy(conv, cs[i].id, STORE_ID_LEN);
 				found = 1;
 			}
+			free(who);
 		}
 		store_contacts_free(cs, nc);
 		if (!found)

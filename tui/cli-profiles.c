@@ -281,8 +281,12 @@ cli_exec_export(struct cli_ctx *ctx)
 	if (rc != 0)
 		return cli_fail(ctx, "can't export to %s: %s", ctx->argv[0],
 		    noid_strerror(rc));
-	cli_printf(ctx, "exported profile '%s' to %s\n", app->profile_name,
-	    ctx->argv[0]);
+	cli_printf(ctx,
+	    "exported profile '%s' to %s\n"
+	    "note: the file holds this profile's keys; once imported "
+	    "elsewhere, stop using this copy (one copy sends and "
+	    "receives)\n",
+	    app->profile_name, ctx->argv[0]);
 	return 0;
 }
 

@@ -124,6 +124,9 @@ int ctl_socket_addr(const char *dir, struct sockaddr_un *sun);
 int ctl_client_run(
     const char *dir, const struct ctl_request *req, int *exit_code);
 
+/* Whether an instance of our user answers on dir's control socket. */
+int ctl_instance_alive(const char *dir);
+
 /* ---- ctl-server.c: a running instance serving the control socket ----- */
 
 struct ctl_server;
@@ -459,9 +462,16 @@ int cli_profile_find(
 
 const char *cli_trust_word(int trust);
 const char *cli_state_word(int state);
-/* A contact's local name, else fallback (caller frees). */
+/* Per-profile setting key prefix (+ hex contact id): a local name. */
+#define CLI_LOCAL_NAME_PREFIX "contact-name/"
+/* A contact's local name, else fallback, else its alias (caller frees). */
 char *cli_contact_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *fallback);
+/* Only the local name, or NULL (caller frees); set it (NULL: clear). */
+char *cli_contact_local_name(
+    struct app *app, const uint8_t contact[STORE_ID_LEN]);
+int cli_contact_set_local_name(
+    struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name);
 /* Handshake with the relay at address (bounded wait); *ms round trip. */
 int cli_relay_probe(const char *address, uint64_t *ms, const char **why);
 

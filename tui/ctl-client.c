@@ -78,6 +78,18 @@ fail:
 	return -1;
 }
 
+/* Whether an instance of our user answers on dir's control socket. */
+int
+ctl_instance_alive(const char *dir)
+{
+	int fd = ctl_client_connect(dir);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 /* Run req on the running instance. */
 int
 ctl_client_run(const char *dir, const struct ctl_request *req, int *exit_code)
