@@ -858,9 +858,8 @@ tmuxfix_history(const char *dir, size_t n)
 			s = "the " TMUXFIX_HIST_NEEDLE " is here";
 		else
 			snprintf(text, sizeof text, "history message %06zu", i);
-		rc = store_msg_add(st, p[0].id, cn[0].id,
-		    i % 2 ? STORE_DIR_OUT : STORE_DIR_IN, t0 + i * 60000, s,
-		    strlen(s), id);
+		rc = store_msg_add(st, p[0].id, cn[0].id, STORE_DIR_IN,
+		    t0 + i * 60000, s, strlen(s), id);
 		if (rc != 0) {
 			store_tx_rollback(st);
 			goto out;

@@ -169,8 +169,8 @@ int tmuxfix_quit(struct tmuxfix *t, const char *name);
 /*
  * Add n messages (n >= 3) to the conversation with the one contact of
  * dir's profile, in one transaction through the store API (no TUI may
- * run on dir): alternating in and out, a minute apart, ending an hour
- * ago; "history message NNNNNN" except the first, the last and the
+ * run on dir): all incoming (store_msg_add queues outgoing ones for
+ * sending), a minute apart, ending an hour ago; "history message NNNNNN" except the first, the last and the
  * needle.  0 or -1 (said on stderr).
  */
 int tmuxfix_history(const char *dir, size_t n);
