@@ -16,7 +16,8 @@
 
 #include "agent-int.h"
 
-#define CONN_BLOB_VERSION 1
+#define CONN_BLOB_VERSION 2
+#define CONN_LINK_CTX (32 + E2E_AD_SIZE)
 
 struct agent_conn {
 	int role;
@@ -25,6 +26,12 @@ struct agent_conn {
 	int have_keys; /* send_key and recv_key set */
 	int cur_used; /* the current ratchet decrypted something */
 	int resyncing; /* offer is a resync's, not a re-key's */
+	int offer_link; /* offer is a REKEY_LINK's (join_key) */
+	int inv_set; /* a re-key link of ours waits for its offer */
+	int join_set; /* we use the peer's re-key link */
+	int inv_trust, join_trust; /* how each link travelled */
+	uint64_t inv_expires; /* wall clock ms */
+	uint8_t inv_key[AGENT_INVITE_KEY_LEN], join_key[AGENT_INVITE_KEY_LEN];
 	uint8_t link_key[AGENT_INVITE_KEY_LEN];
 	uint8_t recv_priv[32], recv_pub[32]; /* our box key, our queue */
 	uint8_t send_priv[32], send_pub[32]; /* our box key, their queue */
@@ -288,14 +295,83 @@ conn_decrypt(struct agent_conn *c, const uint8_t *ct, size_t len,
 	return rc;
 }
 
+/* Drop a pending re-key offer (and the link it was bound to). */
+static void
+conn_drop_offer(struct agent_conn *c)
+{
+	e2e_offer_free(c->offer);
+	c->offer = NULL;
+	c->resyncing = 0;
+	if (c->offer_link) {
+		c->join_set = 0;
+		sodium_memzero(c->join_key, sizeof c->join_key);
+	}
+	c->offer_link = 0;
+}
+
+/*
+ * The ctx of a re-key through a link (link ctx, then the current
+ * ratchet's ad: bound to this connection) and the MAC of its offer.
+ */
+static void
+conn_link_ctx(const struct agent_conn *c,
+    const uint8_t key[AGENT_INVITE_KEY_LEN],
+    const uint8_t offer[E2E_OFFER_SIZE], uint8_t ctx[CONN_LINK_CTX],
+    uint8_t mac[AGENT_HASH_LEN])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mk[32];
+
+	agent_rekey_link_keys(key, ctx, mk);
+	memcpy(ctx + 32, e2e_ratchet_ad(c->ratchet), E2E_AD_SIZE);
+	crypto_auth_hmacsha256_init(&st, mk, sizeof mk);
+	crypto_auth_hmacsha256_update(&st, offer, E2E_OFFER_SIZE);
+	crypto_auth_hmacsha256_update(&st, ctx, CONN_LINK_CTX);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof st);
+	sodium_memzero(mk, sizeof mk);
+}
+
+/* The answer to our re-key offer: switch to the new ratchet. */
+static int
+conn_on_rekeyed(
+    struct agent_conn *c, const struct agent_msg *m, struct agent_recv *out)
+{
+	uint8_t ctx[CONN_LINK_CTX], mac[AGENT_HASH_LEN], pub[E2E_OFFER_SIZE];
+	const uint8_t *x = e2e_ratchet_ad(c->ratchet);
+	size_t xlen = E2E_AD_SIZE;
+	struct e2e_kex *kex = NULL;
+	struct e2e_ratchet *r = NULL;
+	int rc;
+
+	if (c->offer_link) {
+		e2e_offer_public(c->offer, pub);
+		conn_link_ctx(c, c->join_key, pub, ctx, mac);
+		x = ctx;
+		xlen = sizeof ctx;
+	}
+	if ((rc = e2e_kex_finish(c->offer, m->kex, x, xlen, &kex)) != 0 ||
+	    (rc = e2e_kex_ratchet(kex, &r)) != 0)
+		goto out;
+	e2e_ratchet_free(c->old);
+	c->old = c->ratchet;
+	c->ratchet = r;
+	c->cur_used = 0;
+	out->rekeyed = 1;
+	out->rekey_trust = c->offer_link ? c->join_trust : 0;
+	conn_drop_offer(c);
+out:
+	e2e_kex_free(kex);
+	sodium_memzero(ctx, sizeof ctx);
+	return rc;
+}
+
 /* A ratchet message arrived. */
 static int
 conn_on_ratchet(struct agent_conn *c, const uint8_t *inner, size_t ilen,
     struct agent_recv *out)
 {
 	struct agent_msg *m = &out->msg;
-	struct e2e_kex *kex = NULL;
-	struct e2e_ratchet *r = NULL;
 	int rc, used_old;
 
 	if (c->ratchet == NULL)
@@ -334,22 +410,18 @@ conn_on_ratchet(struct agent_conn *c, const uint8_t *inner, size_t ilen,
 	case AGENT_MSG_REKEYED:
 		if (c->offer == NULL || c->resyncing)
 			return NOID_ERR_PROTO;
-		if ((rc = e2e_kex_finish(c->offer, m->kex,
-		         e2e_ratchet_ad(c->ratchet), E2E_AD_SIZE, &kex)) != 0 ||
-		    (rc = e2e_kex_ratchet(kex, &r)) != 0)
-			break;
-		e2e_ratchet_free(c->old);
-		c->old = c->ratchet;
-		c->ratchet = r;
-		c->cur_used = 0;
-		e2e_offer_free(c->offer);
-		c->offer = NULL;
-		out->rekeyed = 1;
+		rc = conn_on_rekeyed(c, m, out);
+		break;
+	case AGENT_MSG_REKEY_NO:
+		/* Our link offer will never be answered: let it go. */
+		if (c->offer_link) {
+			conn_drop_offer(c);
+			out->rekey_refused = 1;
+		}
 		break;
 	default:
 		break;
 	}
-	e2e_kex_free(kex);
 	return rc;
 }
 
@@ -489,22 +561,39 @@ agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY])
 	return 0;
 }
 
-/* Answer a received REKEY; switch to the new ratchet. */
-int
-agent_conn_rekey_answer(
-    struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY])
+/*
+ * Two re-keys crossed: whether our pending offer beats the peer's.
+ * Both sides compare the same two public offers, so exactly one of
+ * them answers and both end on the same ratchet (the lower offer wins).
+ */
+static int
+conn_offer_wins(const struct agent_conn *c,
+    const uint8_t theirs[E2E_OFFER_SIZE], int theirs_link)
+{
+	uint8_t ours[E2E_OFFER_SIZE];
+
+	if (c->offer == NULL || c->resyncing)
+		return 0;
+	/* A re-key through a link was asked for out of band: it wins. */
+	if (c->offer_link != theirs_link)
+		return c->offer_link;
+	e2e_offer_public(c->offer, ours);
+	return memcmp(ours, theirs, E2E_OFFER_SIZE) < 0;
+}
+
+/* Answer offer with ctx: REKEYED in the old ratchet, then switch. */
+static int
+conn_answer(struct agent_conn *c, const uint8_t offer[E2E_OFFER_SIZE],
+    const uint8_t *ctx, size_t ctxlen, uint8_t body[AGENT_BODY])
 {
 	struct e2e_kex *kex = NULL;
 	struct e2e_ratchet *r = NULL;
 	struct agent_msg ans;
 	int rc;
 
-	if (m->type != AGENT_MSG_REKEY || c->ratchet == NULL)
-		return NOID_ERR_STATE;
 	memset(&ans, 0, sizeof ans);
 	ans.type = AGENT_MSG_REKEYED;
-	if ((rc = e2e_kex_answer(m->kex, e2e_ratchet_ad(c->ratchet),
-	         E2E_AD_SIZE, ans.kex, &kex)) != 0 ||
+	if ((rc = e2e_kex_answer(offer, ctx, ctxlen, ans.kex, &kex)) != 0 ||
 	    (rc = e2e_kex_ratchet(kex, &r)) != 0 ||
 	    (rc = agent_conn_seal(c, &ans, body, NULL)) != 0)
 		goto out;
@@ -513,13 +602,104 @@ agent_conn_rekey_answer(
 	c->ratchet = r;
 	r = NULL;
 	c->cur_used = 0;
-	/* Both sides re-keyed at once: ours is superseded by theirs. */
-	e2e_offer_free(c->offer);
-	c->offer = NULL;
-	c->resyncing = 0;
+	/* Both sides re-keyed at once and ours lost the tie-break. */
+	conn_drop_offer(c);
 out:
 	e2e_ratchet_free(r);
 	e2e_kex_free(kex);
+	return rc;
+}
+
+/* Answer a received REKEY; switch to the new ratchet. */
+int
+agent_conn_rekey_answer(
+    struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY])
+{
+	if (m->type != AGENT_MSG_REKEY || c->ratchet == NULL)
+		return NOID_ERR_STATE;
+	if (conn_offer_wins(c, m->kex, 0))
+		return NOID_ERR_EXISTS;
+	return conn_answer(
+	    c, m->kex, e2e_ratchet_ad(c->ratchet), E2E_AD_SIZE, body);
+}
+
+/* Owner: a new one-time re-key link key (replaces an older one). */
+void
+agent_conn_rekey_link_new(struct agent_conn *c, int trust, uint64_t expires_ms,
+    uint8_t key[AGENT_INVITE_KEY_LEN])
+{
+	randombytes_buf(c->inv_key, sizeof c->inv_key);
+	memcpy(key, c->inv_key, sizeof c->inv_key);
+	c->inv_set = 1;
+	c->inv_trust = trust;
+	c->inv_expires = expires_ms;
+}
+
+/* Peer: remember the key of the owner's link until the offer is sealed. */
+int
+agent_conn_rekey_link_join(
+    struct agent_conn *c, const uint8_t key[AGENT_INVITE_KEY_LEN], int trust)
+{
+	if (!c->ready || c->ratchet == NULL || c->offer != NULL)
+		return NOID_ERR_STATE;
+	memcpy(c->join_key, key, sizeof c->join_key);
+	c->join_set = 1;
+	c->join_trust = trust;
+	return 0;
+}
+
+/* Peer: seal the REKEY_LINK offer for the link joined. */
+int
+agent_conn_rekey_link_offer(struct agent_conn *c, uint8_t body[AGENT_BODY])
+{
+	uint8_t ctx[CONN_LINK_CTX];
+	struct e2e_offer *o;
+	struct agent_msg m;
+	int rc;
+
+	if (!c->ready || c->offer != NULL || !c->join_set)
+		return NOID_ERR_STATE;
+	memset(&m, 0, sizeof m);
+	m.type = AGENT_MSG_REKEY_LINK;
+	if ((rc = e2e_offer_new(&o, m.kex)) != 0)
+		return rc;
+	conn_link_ctx(c, c->join_key, m.kex, ctx, m.hash);
+	sodium_memzero(ctx, sizeof ctx);
+	if ((rc = agent_conn_seal(c, &m, body, NULL)) != 0) {
+		e2e_offer_free(o);
+		return rc;
+	}
+	c->offer = o;
+	c->offer_link = 1;
+	return 0;
+}
+
+/* Owner: answer a REKEY_LINK made with our pending link. */
+int
+agent_conn_rekey_link_answer(struct agent_conn *c, const struct agent_msg *m,
+    uint64_t now_ms, uint8_t body[AGENT_BODY], int *trust)
+{
+	uint8_t ctx[CONN_LINK_CTX], mac[AGENT_HASH_LEN];
+	int rc;
+
+	*trust = 0;
+	if (m->type != AGENT_MSG_REKEY_LINK || c->ratchet == NULL)
+		return NOID_ERR_STATE;
+	if (!c->inv_set || now_ms >= c->inv_expires)
+		return NOID_ERR_EXPIRED;
+	conn_link_ctx(c, c->inv_key, m->kex, ctx, mac);
+	if (crypto_verify_32(mac, m->hash) != 0)
+		rc = NOID_ERR_AUTH;
+	else if (conn_offer_wins(c, m->kex, 1))
+		rc = NOID_ERR_EXISTS;
+	else
+		rc = conn_answer(c, m->kex, ctx, sizeof ctx, body);
+	if (rc == 0) {
+		*trust = c->inv_trust;
+		c->inv_set = 0;
+		sodium_memzero(c->inv_key, sizeof c->inv_key);
+	}
+	sodium_memzero(ctx, sizeof ctx);
 	return rc;
 }
 
@@ -618,7 +798,8 @@ agent_conn_save(const struct agent_conn *c, struct buf *out)
 	buf_put_u8(out, (uint8_t)c->role);
 	buf_put_u8(out,
 	    (uint8_t)(c->ready | c->have_req << 1 | c->have_keys << 2 |
-	        c->cur_used << 3 | c->resyncing << 4));
+	        c->cur_used << 3 | c->resyncing << 4 | c->offer_link << 5 |
+	        c->inv_set << 6 | c->join_set << 7));
 	buf_put(out, c->link_key, sizeof c->link_key);
 	buf_put(out, c->recv_priv, 32);
 	buf_put(out, c->send_priv, 32);
@@ -647,6 +828,11 @@ agent_conn_save(const struct agent_conn *c, struct buf *out)
 		e2e_ratchet_save(c->old, &b);
 	put_blob(out, &b);
 	buf_free_secret(&b);
+	buf_put(out, c->inv_key, sizeof c->inv_key);
+	buf_put_u8(out, (uint8_t)c->inv_trust);
+	buf_put_u64(out, c->inv_expires);
+	buf_put(out, c->join_key, sizeof c->join_key);
+	buf_put_u8(out, (uint8_t)c->join_trust);
 }
 
 /* Borrow an optional u32-length blob. */
@@ -679,10 +865,11 @@ agent_conn_load(const uint8_t *p, size_t len, struct agent_conn **out)
 	reader_u8(&r, &flags);
 	if (r.err != 0)
 		return NOID_ERR_CORRUPT;
-	if (ver != CONN_BLOB_VERSION)
+	/* Version 1 had no re-key links (flags 5..7, the tail). */
+	if (ver != 1 && ver != CONN_BLOB_VERSION)
 		return NOID_ERR_VERSION;
 	if ((role != AGENT_ROLE_INVITER && role != AGENT_ROLE_JOINER) ||
-	    flags > 31)
+	    (ver == 1 && flags > 31))
 		return NOID_ERR_CORRUPT;
 	c = conn_alloc(role);
 	c->ready = flags & 1;
@@ -690,6 +877,9 @@ agent_conn_load(const uint8_t *p, size_t len, struct agent_conn **out)
 	c->have_keys = (flags >> 2) & 1;
 	c->cur_used = (flags >> 3) & 1;
 	c->resyncing = (flags >> 4) & 1;
+	c->offer_link = (flags >> 5) & 1;
+	c->inv_set = (flags >> 6) & 1;
+	c->join_set = (flags >> 7) & 1;
 	reader_bytes(&r, c->link_key, sizeof c->link_key);
 	reader_bytes(&r, c->recv_priv, 32);
 	reader_bytes(&r, c->send_priv, 32);
@@ -713,7 +903,19 @@ agent_conn_load(const uint8_t *p, size_t len, struct agent_conn **out)
 	if (get_blob(&r, &b, &blen) != 0 ||
 	    (blen > 0 && e2e_ratchet_load(b, blen, &c->old) != 0))
 		goto out;
-	if (reader_done(&r) != 0 || (c->have_keys && c->ratchet == NULL))
+	if (ver == CONN_BLOB_VERSION) {
+		uint8_t it = 0, jt = 0;
+
+		reader_bytes(&r, c->inv_key, sizeof c->inv_key);
+		reader_u8(&r, &it);
+		reader_u64(&r, &c->inv_expires);
+		reader_bytes(&r, c->join_key, sizeof c->join_key);
+		reader_u8(&r, &jt);
+		c->inv_trust = it;
+		c->join_trust = jt;
+	}
+	if (reader_done(&r) != 0 || (c->have_keys && c->ratchet == NULL) ||
+	    (c->offer_link && (c->offer == NULL || !c->join_set)))
 		goto out;
 	rc = 0;
 out:

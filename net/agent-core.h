@@ -1,7 +1,7 @@
 /*
  * noid — agent driver internals shared by agent.c, agent-relay.c,
- * agent-state.c, agent-hs.c, agent-send.c, agent-recv.c and
- * agent-rotate.c (not for the UI).
+ * agent-state.c, agent-hs.c, agent-send.c, agent-recv.c,
+ * agent-rotate.c and agent-rekey.c (not for the UI).
  *
  * The driver is a reconciler: each connection's persisted state says
  * what must still happen (a queue to subscribe, a KEY to run, sealed
@@ -132,6 +132,7 @@ struct agent_c {
 	int send_busy, quota, new_busy, key_busy;
 	uint64_t send_retry_at;
 	int decrypt_fail;
+	int dirty; /* only a sent receipt changed the state: save later */
 	struct relay_queue_keys new_keys;
 };
 
@@ -204,16 +205,26 @@ void agent_out_push(struct agent_c *c, int type, const struct agent_sq *to,
 void agent_out_pop(struct agent_c *c);
 
 /* agent-hs.c */
+void agent_invite_fill(struct agent_invite *inv, const struct relay_addr *addr,
+    const uint8_t sid[AGENT_QUEUE_ID_LEN]);
+void agent_invite_relay(
+    const struct agent_invite *inv, char out[AGENT_ADDR_MAX + 1]);
 void agent_forget(struct agent *a, struct agent_c *c, int err);
 void agent_kick_hs(struct agent *a, struct agent_c *c);
 int agent_hs_timers(struct agent *a, struct agent_c *c, uint64_t wall);
 
 /* agent-send.c */
+int agent_seal_next(struct agent *a, struct agent_c *c);
 void agent_kick_send(struct agent *a, struct agent_c *c);
 void agent_on_qcont(
     struct agent *a, struct agent_session *s, const uint8_t sid[NOID_ID_LEN]);
 void agent_on_receipt(
     struct agent *a, struct agent_c *c, const uint8_t *hash, const uint8_t *id);
+
+/* agent-rekey.c */
+int agent_keys_changed(struct agent *a, struct agent_c *c, int why, int trust);
+int agent_rekey_on_msg(
+    struct agent *a, struct agent_c *c, const struct agent_msg *m);
 
 /* agent-recv.c */
 void agent_on_msg(

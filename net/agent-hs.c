@@ -32,6 +32,35 @@ canon_relay(const char *in, char out[AGENT_ADDR_MAX + 1])
 	return strlen(out) < AGENT_ADDR_MAX ? 0 : NOID_ERR_TOOBIG;
 }
 
+/* An invitation naming a queue (sid) on the relay at addr. */
+void
+agent_invite_fill(struct agent_invite *inv, const struct relay_addr *addr,
+    const uint8_t sid[AGENT_QUEUE_ID_LEN])
+{
+	memset(inv, 0, sizeof *inv);
+	memcpy(inv->relay_key, addr->key, AGENT_RELAY_KEY_LEN);
+	snprintf(inv->host, sizeof inv->host, "%s", addr->host);
+	inv->port = addr->port;
+	memcpy(inv->sid, sid, AGENT_QUEUE_ID_LEN);
+}
+
+/* The canonical text of the relay an invitation names. */
+void
+agent_invite_relay(const struct agent_invite *inv, char out[AGENT_ADDR_MAX + 1])
+{
+	struct relay_addr ia;
+	char *text;
+
+	memset(&ia, 0, sizeof ia);
+	memcpy(ia.key, inv->relay_key, 32);
+	snprintf(ia.host, sizeof ia.host, "%s", inv->host);
+	ia.port = inv->port;
+	ia.ipv6 = strchr(inv->host, ':') != NULL;
+	text = addr_format(&ia);
+	snprintf(out, AGENT_ADDR_MAX + 1, "%s", text);
+	free(text);
+}
+
 /* The next relay of the configuration (round robin). */
 static const struct agent_relay *
 pick_relay(struct agent *a)
@@ -86,11 +115,7 @@ agent_invite(
 		return NOID_ERR_INVAL;
 	if ((rc = agent_blocking_new(a, r, NULL, &k, &q)) != 0)
 		goto out;
-	memset(&inv, 0, sizeof inv);
-	memcpy(inv.relay_key, addr.key, AGENT_RELAY_KEY_LEN);
-	snprintf(inv.host, sizeof inv.host, "%s", addr.host);
-	inv.port = addr.port;
-	memcpy(inv.sid, q.sid, AGENT_QUEUE_ID_LEN);
+	agent_invite_fill(&inv, &addr, q.sid);
 	randombytes_buf(inv.key, sizeof inv.key);
 	if ((rc = agent_invite_format(&inv, link)) != 0)
 		goto out;
@@ -128,28 +153,19 @@ agent_join(
 	const struct agent_relay *r;
 	struct relay_queue_keys k;
 	struct relay_queue q;
-	struct relay_addr ia;
 	struct agent_invite inv;
 	struct agent_qaddr reply;
 	struct agent_sq to;
 	struct agent_c *c = NULL;
 	uint8_t rpriv[32], rpub[32], *body = NULL;
-	char *text;
 	int rc;
 
 	if (trust != AGENT_TRUST_QR && trust != AGENT_TRUST_TEXT)
 		return NOID_ERR_INVAL;
 	if ((rc = agent_invite_parse(link, strlen(link), &inv, NULL)) != 0)
 		return rc;
-	memset(&ia, 0, sizeof ia);
-	memcpy(ia.key, inv.relay_key, 32);
-	snprintf(ia.host, sizeof ia.host, "%s", inv.host);
-	ia.port = inv.port;
-	ia.ipv6 = strchr(inv.host, ':') != NULL;
 	c = agent_c_new();
-	text = addr_format(&ia);
-	snprintf(c->sq.relay, sizeof c->sq.relay, "%s", text);
-	free(text);
+	agent_invite_relay(&inv, c->sq.relay);
 	agent_link_reply_auth(inv.key, rpriv, rpub);
 	r = pick_relay(a);
 	memset(&reply, 0, sizeof reply);

@@ -60,6 +60,14 @@ void agent_link_reply_auth(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
 /* The ctx of a resync agreement: bound to the queue key it uses. */
 void agent_resync_ctx(const uint8_t queue_key[AGENT_KEY_LEN], uint8_t ctx[32]);
 
+/*
+ * A re-key through a new link (PROTOCOL-agent.md §6): ctx (prefix of
+ * the agreement's ctx, before the old ratchet's ad) and the key of the
+ * MAC over the offer, both from the link key.
+ */
+void agent_rekey_link_keys(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
+    uint8_t ctx[32], uint8_t mac_key[32]);
+
 /* The per-queue box key for a queue: DH of one side's private box key
  * with the other side's public one (crypto_box_beforenm). */
 int agent_queue_key(uint8_t key[AGENT_KEY_LEN], const uint8_t peer_pub[32],
@@ -115,7 +123,9 @@ enum agent_msg_type {
 	AGENT_MSG_QEND = 8, /* sender: last message on the old queue */
 	AGENT_MSG_REKEY = 9, /* a new agreement's offer */
 	AGENT_MSG_REKEYED = 10, /* its answer (old ratchet) */
-	AGENT_MSG_DELETE = 11 /* the connection is deleted */
+	AGENT_MSG_DELETE = 11, /* the connection is deleted */
+	AGENT_MSG_REKEY_LINK = 12, /* an offer bound to a re-key link */
+	AGENT_MSG_REKEY_NO = 13 /* that link was used, expired or wrong */
 };
 
 /* One decoded agent message; which fields are set depends on type. */
@@ -131,13 +141,13 @@ struct agent_msg {
 	uint64_t ts_ms;
 	const char *text; /* borrows the decoded bytes */
 	size_t text_len;
-	/* RCVD (hash, and the TEXT's id) */
+	/* RCVD (hash, and the TEXT's id); REKEY_LINK (the offer's MAC) */
 	uint8_t hash[AGENT_HASH_LEN];
 	/* QADD (addr, box), QKEY (addr.sid, box, auth), QUSE/QEND (sid) */
 	struct agent_qaddr q;
 	uint8_t box[32];
 	uint8_t auth[32];
-	/* REKEY (offer), REKEYED (answer) */
+	/* REKEY, REKEY_LINK (offer), REKEYED (answer) */
 	uint8_t kex[E2E_OFFER_SIZE];
 };
 
@@ -177,6 +187,8 @@ struct agent_recv {
 	int integrity; /* TEXT: 0 or enum agent_integrity */
 	uint64_t gap_from, gap_to;
 	int rekeyed; /* a re-key completed with this one */
+	int rekey_trust; /* ... through a link that came this way, else 0 */
+	int rekey_refused; /* REKEY_NO: our link offer was dropped */
 	int resync; /* RESYNC answered / RESYNC_ACK finished: new ratchet */
 	uint8_t *reply; /* RESYNC: the RESYNC_ACK body to send (owned) */
 	struct buf plain; /* owns msg's borrowed bytes */
@@ -227,10 +239,33 @@ int agent_conn_rekey(struct agent_conn *c, uint8_t body[AGENT_BODY]);
 /*
  * After receiving a REKEY (recv->msg.type), the answer that must be
  * sent next: body gets the REKEYED message (old ratchet); the new
- * ratchet is used from then on.
+ * ratchet is used from then on.  NOID_ERR_EXISTS when our own pending
+ * offer wins a crossing re-key (the lower offer wins): send nothing,
+ * the peer answers ours.
  */
 int agent_conn_rekey_answer(
     struct agent_conn *c, const struct agent_msg *m, uint8_t body[AGENT_BODY]);
+
+/*
+ * Re-key through a new out-of-band link.  The link's owner makes a
+ * one-time key (link_new: key gets it for the link text, replacing an
+ * older one; trust is how the link will travel, expires_ms its wall
+ * clock end).  The peer gives the key from the link (link_join), then
+ * seals REKEY_LINK (link_offer): an offer with a MAC under the link
+ * key.  The owner answers it with link_answer (REKEYED, as for REKEY;
+ * *trust gets the link's): NOID_ERR_EXPIRED when no link is pending or
+ * it expired, NOID_ERR_AUTH when the MAC is wrong, NOID_ERR_EXISTS as
+ * for rekey_answer.  Both ctx include the link key, so only the link's
+ * holders can complete the agreement.
+ */
+void agent_conn_rekey_link_new(struct agent_conn *c, int trust,
+    uint64_t expires_ms, uint8_t key[AGENT_INVITE_KEY_LEN]);
+int agent_conn_rekey_link_join(
+    struct agent_conn *c, const uint8_t key[AGENT_INVITE_KEY_LEN], int trust);
+int agent_conn_rekey_link_offer(struct agent_conn *c, uint8_t body[AGENT_BODY]);
+int agent_conn_rekey_link_answer(struct agent_conn *c,
+    const struct agent_msg *m, uint64_t now_ms, uint8_t body[AGENT_BODY],
+    int *trust);
 
 /*
  * Resync after lost state: body gets a RESYNC (a fresh offer, boxed

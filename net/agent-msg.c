@@ -24,6 +24,8 @@ static const char label_confirm[] = "noid agent v1 confirm";
 static const char label_ctx[] = "noid agent v1 invitation";
 static const char label_reply_auth[] = "noid agent v1 reply auth";
 static const char label_resync[] = "noid agent v1 resync";
+static const char label_rekey_ctx[] = "noid agent v1 rekey link";
+static const char label_rekey_mac[] = "noid agent v1 rekey mac";
 
 /* Derive the handshake keys from a link key. */
 void
@@ -225,6 +227,19 @@ agent_confirm_decode(const uint8_t *p, size_t len, struct agent_confirm *c)
 	return 0;
 }
 
+/* The keys of a re-key through a link: ctx prefix and the offer's MAC key. */
+void
+agent_rekey_link_keys(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
+    uint8_t ctx[32], uint8_t mac_key[32])
+{
+	e2e_hkdf(NULL, 0, link_key, AGENT_INVITE_KEY_LEN,
+	    (const uint8_t *)label_rekey_ctx, sizeof label_rekey_ctx - 1, ctx,
+	    32);
+	e2e_hkdf(NULL, 0, link_key, AGENT_INVITE_KEY_LEN,
+	    (const uint8_t *)label_rekey_mac, sizeof label_rekey_mac - 1,
+	    mac_key, 32);
+}
+
 /* Encode an agent message (version, type, the type's fields). */
 void
 agent_msg_encode(const struct agent_msg *m, struct buf *out)
@@ -265,7 +280,12 @@ agent_msg_encode(const struct agent_msg *m, struct buf *out)
 	case AGENT_MSG_REKEYED:
 		buf_put(out, m->kex, sizeof m->kex);
 		break;
+	case AGENT_MSG_REKEY_LINK:
+		buf_put(out, m->kex, sizeof m->kex);
+		buf_put(out, m->hash, AGENT_HASH_LEN);
+		break;
 	case AGENT_MSG_DELETE:
+	case AGENT_MSG_REKEY_NO:
 		break;
 	default:
 		fatalx("agent_msg_encode: type %d", m->type);
@@ -332,7 +352,12 @@ agent_msg_decode(const uint8_t *p, size_t len, struct agent_msg *m)
 	case AGENT_MSG_REKEYED:
 		reader_bytes(&rd, m->kex, sizeof m->kex);
 		break;
+	case AGENT_MSG_REKEY_LINK:
+		reader_bytes(&rd, m->kex, sizeof m->kex);
+		reader_bytes(&rd, m->hash, AGENT_HASH_LEN);
+		break;
 	case AGENT_MSG_DELETE:
+	case AGENT_MSG_REKEY_NO:
 		break;
 	default:
 		rc = NOID_ERR_PROTO;

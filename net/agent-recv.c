@@ -38,22 +38,14 @@ set_profile(struct agent *a, struct agent_c *c, const struct agent_msg *m)
 	return store_contact_set_alias(a->st, a->profile, c->contact, m->name);
 }
 
-/* Keys changed: a verified connection must be verified again. */
+/*
+ * A TEXT: store it with the state; events for the UI.  The receipt is
+ * sealed now when nothing is in flight, so the same commit saves it and
+ * it leaves with the ACK: one commit per message received, not two.
+ */
 static int
-keys_changed(struct agent *a, struct agent_c *c, int why)
-{
-	struct agent_evq *e = agent_event_new(a, AGENT_EV_SECURITY, c);
-
-	e->ev.security = why;
-	if (c->trust != AGENT_TRUST_VERIFIED)
-		return 0;
-	c->trust = c->trust_base;
-	return store_conn_set_trust(a->st, a->profile, c->id, c->trust);
-}
-
-/* A TEXT: store it with the state; events for the UI. */
-static int
-on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
+on_text(
+    struct agent *a, struct agent_c *c, const struct agent_recv *r, int *sealed)
 {
 	const struct agent_msg *m = &r->msg;
 	struct store_incoming in;
@@ -68,6 +60,7 @@ on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
 		memcpy(rc_msg.hash, r->hash, AGENT_HASH_LEN);
 		memcpy(rc_msg.id, m->id, AGENT_ID_LEN);
 		agent_ctl_push(c, &rc_msg);
+		*sealed = agent_seal_next(a, c);
 	}
 	memset(&in, 0, sizeof in);
 	memcpy(in.id, m->id, AGENT_ID_LEN);
@@ -83,6 +76,7 @@ on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
 	buf_free_secret(&b);
 	if (rc != 0)
 		return rc;
+	c->dirty = 0;
 	if (r->integrity != 0) {
 		e = agent_event_new(a, AGENT_EV_INTEGRITY, c);
 		e->ev.integrity = r->integrity;
@@ -107,16 +101,20 @@ on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
 /* A ratchet message; *forget set when the contact deleted us. */
 static int
 on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
-    struct agent_recv *r, int *forget, int *saved)
+    struct agent_recv *r, int *forget, int *saved, int *sealed)
 {
 	const struct agent_msg *m = &r->msg;
 	struct agent_msg hello;
 	struct agent_evq *e;
-	uint8_t *body;
 	int rc = 0;
 
-	if (r->rekeyed && (rc = keys_changed(a, c, AGENT_SECURITY_REKEYED)))
+	if (r->rekeyed &&
+	    (rc = agent_keys_changed(
+	         a, c, AGENT_SECURITY_REKEYED, r->rekey_trust)) != 0)
 		return rc;
+	if (r->rekey_refused)
+		agent_event_error(a, c, NOID_ERR_EXPIRED,
+		    "the contact refused our re-key link (used or expired)");
 	switch (m->type) {
 	case AGENT_MSG_HELLO:
 	case AGENT_MSG_PROFILE:
@@ -148,7 +146,7 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 		break;
 	case AGENT_MSG_TEXT:
 		*saved = 1;
-		return on_text(a, c, r);
+		return on_text(a, c, r, sealed);
 	case AGENT_MSG_RCVD:
 		agent_on_receipt(a, c, m->hash, m->id);
 		break;
@@ -158,15 +156,8 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 	case AGENT_MSG_QEND:
 		return agent_rotate_on_msg(a, c, m, from);
 	case AGENT_MSG_REKEY:
-		body = xmalloc(AGENT_BODY);
-		rc = agent_conn_rekey_answer(c->core, m, body);
-		if (rc == 0) {
-			agent_out_push(
-			    c, AGENT_MSG_REKEYED, &c->sq, body, NULL, NULL);
-			rc = keys_changed(a, c, AGENT_SECURITY_REKEYED);
-		}
-		free(body);
-		break;
+	case AGENT_MSG_REKEY_LINK:
+		return agent_rekey_on_msg(a, c, m);
 	case AGENT_MSG_DELETE:
 		*forget = 1;
 		break;
@@ -179,7 +170,7 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 /* One decrypted body: every effect, then one commit. */
 static int
 on_body(struct agent *a, struct agent_c *c, struct agent_rq *from,
-    struct agent_recv *r, int *forget)
+    struct agent_recv *r, int *forget, int *sealed)
 {
 	const struct agent_request *req;
 	int rc = 0, saved = 0;
@@ -210,10 +201,10 @@ on_body(struct agent *a, struct agent_c *c, struct agent_rq *from,
 			snprintf(p.status, sizeof p.status, "%s", a->status);
 			agent_ctl_push(c, &p);
 		}
-		rc = keys_changed(a, c, AGENT_SECURITY_RESYNC);
+		rc = agent_keys_changed(a, c, AGENT_SECURITY_RESYNC, 0);
 		break;
 	case AGENT_INNER_RATCHET:
-		rc = on_ratchet(a, c, from, r, forget, &saved);
+		rc = on_ratchet(a, c, from, r, forget, &saved, sealed);
 		break;
 	default:
 		return NOID_ERR_PROTO;
@@ -233,7 +224,7 @@ agent_on_msg(
 	struct agent_c *c;
 	struct agent_rq *q = NULL;
 	struct agent_evq *e;
-	int rc, forget = 0;
+	int rc, forget = 0, sealed = 0;
 
 	(void)s;
 	a->activity++;
@@ -251,7 +242,7 @@ agent_on_msg(
 		c->decrypt_fail = 0;
 		agent_step(AGENT_STEP_RECV_BEFORE_COMMIT);
 		if ((rc = store_tx_begin(a->st)) == 0) {
-			rc = on_body(a, c, q, &r, &forget);
+			rc = on_body(a, c, q, &r, &forget, &sealed);
 			if (rc == 0)
 				rc = store_tx_commit(a->st);
 			else
@@ -264,6 +255,8 @@ agent_on_msg(
 			goto out;
 		}
 		agent_step(AGENT_STEP_RECV_AFTER_COMMIT);
+		if (sealed)
+			agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 	} else if (rc == NOID_ERR_CRYPTO) {
 		if (++c->decrypt_fail == AGENT_DECRYPT_EVENT) {
 			e = agent_event_new(a, AGENT_EV_SECURITY, c);

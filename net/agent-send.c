@@ -31,9 +31,12 @@ seal_ctl(struct agent *a, struct agent_c *c, uint8_t *body)
 		rc = NOID_ERR_CORRUPT;
 	else if (m.type == AGENT_MSG_REKEY)
 		rc = agent_conn_rekey(c->core, body);
+	else if (m.type == AGENT_MSG_REKEY_LINK)
+		rc = agent_conn_rekey_link_offer(c->core, body);
 	else
 		rc = agent_conn_seal(c->core, &m, body, hash);
-	if (rc == NOID_ERR_STATE && m.type != AGENT_MSG_REKEY)
+	if (rc == NOID_ERR_STATE && m.type != AGENT_MSG_REKEY &&
+	    m.type != AGENT_MSG_REKEY_LINK)
 		return 1; /* the ratchet cannot send yet: wait */
 	c->ctl = k->next;
 	buf_free_secret(&k->enc);
@@ -78,8 +81,8 @@ seal_text(struct agent *a, struct agent_c *c, uint8_t *body)
 }
 
 /* Seal the next body into c->out if it is empty; 1 when one was. */
-static int
-seal_next(struct agent *a, struct agent_c *c)
+int
+agent_seal_next(struct agent *a, struct agent_c *c)
 {
 	uint8_t *body;
 
@@ -105,7 +108,7 @@ seal_next(struct agent *a, struct agent_c *c)
 static void
 seal_save(struct agent *a, struct agent_c *c)
 {
-	if (seal_next(a, c) && agent_persist(a, c) == 0)
+	if (agent_seal_next(a, c) && agent_persist(a, c) == 0)
 		agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 }
 
@@ -203,7 +206,7 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 	agent_out_pop(c);
 	c->send_retry_at = 0;
 	/* The next body is sealed now and saved in the same commit. */
-	sealed = type != AGENT_MSG_DELETE && seal_next(a, c);
+	sealed = type != AGENT_MSG_DELETE && agent_seal_next(a, c);
 	if (err == 0 && type == AGENT_MSG_TEXT) {
 		buf_init(&b);
 		agent_state_save(c, &b);
@@ -214,6 +217,7 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 			agent_fatal(a, rc);
 			return;
 		}
+		c->dirty = 0;
 		if (rc == NOID_ERR_STATE && agent_persist(a, c) != 0)
 			return;
 		if (sealed)
@@ -222,6 +226,11 @@ on_sent(struct agent *a, struct agent_c *c, int err, const struct proto_tx *tx,
 		memcpy(e->ev.msg, msg, AGENT_ID_LEN);
 		if (was_delivered)
 			delivered(a, c, msg, hash);
+	} else if (type == AGENT_MSG_RCVD && !sealed) {
+		/* No commit of its own for a receipt that left: after a
+		 * crash the same bytes go again and the contact's ratchet
+		 * drops the copy.  The next commit of the state saves it. */
+		c->dirty = 1;
 	} else if (agent_persist(a, c) != 0)
 		return;
 	else if (sealed)
@@ -316,7 +325,7 @@ agent_send(struct agent *a, const uint8_t conn[AGENT_ID_LEN], const char *text,
 		;
 	*pp = t;
 	/* An idle connection seals it at once: one commit, not two. */
-	sealed = seal_next(a, c);
+	sealed = agent_seal_next(a, c);
 	if ((sealed && (rc = agent_persist(a, c)) != 0) ||
 	    (rc = store_tx_commit(a->st)) != 0) {
 		agent_fatal(a, rc);

@@ -349,5 +349,7 @@ agent_persist(struct agent *a, struct agent_c *c)
 	buf_free_secret(&b);
 	if (rc != 0)
 		agent_fatal(a, rc);
+	else
+		c->dirty = 0;
 	return rc;
 }

@@ -315,6 +315,9 @@ agent_close(struct agent *a)
 
 	if (a == NULL)
 		return;
+	for (c = a->conns; c != NULL && !a->fatal; c = c->next)
+		if (c->dirty)
+			(void)agent_persist(a, c); /* a failure loses nothing */
 	agent_fatal(a, NOID_ERR_CLOSED); /* callbacks from here do nothing */
 	while ((s = a->sessions) != NULL) {
 		a->sessions = s->next;

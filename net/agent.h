@@ -249,6 +249,22 @@ int agent_rotate(struct agent *a, const uint8_t conn[AGENT_ID_LEN]);
  */
 int agent_rekey(struct agent *a, const uint8_t conn[AGENT_ID_LEN]);
 
+/*
+ * Re-key through a new out-of-band link (DESIGN §5): rekey_invite makes
+ * a one-time link bound to this connection (*link: caller frees; same
+ * format as an invitation; trust: how it will travel; expires like an
+ * invitation, and a newer one replaces it).  The contact gives it to
+ * rekey_join on its side (trust: how it arrived): NOID_ERR_INVAL for a
+ * malformed link, NOID_ERR_NOENT when it is not this connection's.
+ * Both sides then get AGENT_EV_SECURITY (REKEYED), a new code, and the
+ * trust of that link.  A link used twice or late, or an offer that did
+ * not come from it, is refused with AGENT_EV_ERROR on the link's side.
+ */
+int agent_rekey_invite(
+    struct agent *a, const uint8_t conn[AGENT_ID_LEN], int trust, char **link);
+int agent_rekey_join(struct agent *a, const uint8_t conn[AGENT_ID_LEN],
+    const char *link, int trust);
+
 /* The security code, as digits and as a QR payload. */
 #define AGENT_CODE_DIGITS 60
 struct agent_code {

@@ -41,6 +41,36 @@ proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
 	return 0;
 }
 
+/* Below p = 2^255 - 19, so the top bit is clear too. */
+int
+proto_key_canonical(const uint8_t pub[NOID_KEY_LEN])
+{
+	size_t i;
+
+	if (pub[31] != 0x7f)
+		return pub[31] < 0x7f;
+	for (i = 30; i > 0; i--)
+		if (pub[i] != 0xff)
+			return 1;
+	return pub[0] < 0xed;
+}
+
+/* Canonical and of large order (one X25519 with a fixed scalar: a
+ * low-order point gives the all-zero result libsodium refuses). */
+int
+proto_key_check(const uint8_t pub[NOID_KEY_LEN])
+{
+	static const uint8_t scalar[32] = {1};
+	uint8_t out[32];
+	int bad;
+
+	if (!proto_key_canonical(pub))
+		return NOID_ERR_PROTO;
+	bad = crypto_scalarmult(out, scalar, pub) != 0;
+	sodium_memzero(out, sizeof out);
+	return bad ? NOID_ERR_PROTO : 0;
+}
+
 /* Fill a signer. */
 int
 proto_signer_init(struct proto_signer *s, const uint8_t auth_priv[32],

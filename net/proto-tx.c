@@ -260,9 +260,17 @@ proto_fields_get(struct reader *r, struct proto_tx *tx)
 		if (r->err == 0 &&
 		    tx->u.create.access_key_len > NOID_ACCESS_KEY_MAX)
 			return NOID_ERR_PROTO;
+		/* A low-order key would make the relay->recipient key
+		 * all zero. */
+		if (r->err == 0 && proto_key_check(tx->u.create.dh_pub) != 0)
+			return NOID_ERR_PROTO;
 		break;
 	case PROTO_KEY:
 		reader_bytes(r, tx->u.key.sender_pub, NOID_KEY_LEN);
+		/* It becomes the auth key of every SEND: one that no SEND
+		 * could carry or derive a key from would block the queue. */
+		if (r->err == 0 && proto_key_check(tx->u.key.sender_pub) != 0)
+			return NOID_ERR_PROTO;
 		break;
 	case PROTO_SEND:
 		reader_u8(r, &flags);
@@ -326,16 +334,20 @@ proto_tx_decode(
 		reader_bytes(&r, tx->auth_pub, NOID_KEY_LEN);
 		reader_bytes(&r, tx->mac, NOID_MAC_LEN);
 		/*
-		 * X25519 ignores the top bit, so only the canonical form is
-		 * accepted: one key, one hash, one encoding.
+		 * X25519 ignores the top bit and reduces mod p, so only the
+		 * canonical form is accepted: one key, one hash, one
+		 * encoding.
 		 */
-		if (r.err == 0 && (tx->auth_pub[NOID_KEY_LEN - 1] & 0x80) != 0)
+		if (r.err == 0 && !proto_key_canonical(tx->auth_pub))
 			return NOID_ERR_PROTO;
 	}
 	tx->signed_part = p + r.off;
 	if (reader_u64(&r, &tx->corr_id) != 0)
 		return NOID_ERR_PROTO;
 	tx->have_corr_id = 1;
+	/* corr_id 0 marks pushes; a client never uses it. */
+	if (dir == PROTO_DIR_CMD && tx->corr_id == 0)
+		return NOID_ERR_PROTO;
 	tx->signed_len = len - (size_t)(tx->signed_part - p);
 	if (reader_u8(&r, &tx->entity_len) != 0 ||
 	    (tx->entity_len != 0 && tx->entity_len != NOID_ID_LEN))

@@ -239,6 +239,15 @@ int proto_block_next(
 int proto_auth_key(uint8_t k[32], const uint8_t my_priv[32],
     const uint8_t their_pub[32], const uint8_t session_id[32]);
 
+/*
+ * Public keys on the wire.  Canonical: the one encoding of the value,
+ * below 2^255 - 19 (so the top bit is clear); 1 or 0.  Check: canonical
+ * and not of low order (a DH with it would be all zero); 0 or
+ * NOID_ERR_PROTO.
+ */
+int proto_key_canonical(const uint8_t pub[NOID_KEY_LEN]);
+int proto_key_check(const uint8_t pub[NOID_KEY_LEN]);
+
 /* Fill a signer (derives k); wipe it with sodium_memzero after use. */
 int proto_signer_init(struct proto_signer *s, const uint8_t auth_priv[32],
     const uint8_t auth_pub[32], const uint8_t session_auth_pub[32],

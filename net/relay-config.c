@@ -51,6 +51,15 @@ static const char default_config[] =
     "# dropped as a slow reader.\n"
     "#out_limit = 1048576\n"
     "\n"
+    "# Limits that keep the relay within its memory and disk; beyond them\n"
+    "# commands are answered ERR LIMIT.  Queues on the relay, queues one\n"
+    "# connection may create, bytes of messages held (memory and journal)\n"
+    "# and bytes buffered for all connections together.\n"
+    "#max_queues = 100000\n"
+    "#max_queues_per_conn = 1000\n"
+    "#max_stored = 1073741824\n"
+    "#max_buffered = 268435456\n"
+    "\n"
     "# fdatasync the journal before answering OK (durable).  Turning it\n"
     "# off loses the last messages on a power cut, never on a crash.\n"
     "#fsync = yes\n";
@@ -66,6 +75,10 @@ relay_config_init(struct relay_config *cfg)
 	cfg->handshake_timeout_s = 10;
 	cfg->idle_timeout_s = 600;
 	cfg->out_limit = 1024 * 1024;
+	cfg->max_queues = 100000;
+	cfg->max_queues_per_conn = 1000;
+	cfg->max_stored = 1024ull * 1024 * 1024;
+	cfg->max_buffered = 256ull * 1024 * 1024;
 	cfg->fsync = true;
 }
 
@@ -187,6 +200,21 @@ relay_config_set(struct relay_config *cfg, const char *key, const char *value,
 		if (parse_uint(value, 65536, 1024ull * 1024 * 1024, &v) != 0)
 			goto bad;
 		cfg->out_limit = (size_t)v;
+	} else if (strcmp(key, "max_queues") == 0) {
+		if (parse_uint(value, 1, 100000000, &cfg->max_queues) != 0)
+			goto bad;
+	} else if (strcmp(key, "max_queues_per_conn") == 0) {
+		if (parse_uint(
+		        value, 1, 100000000, &cfg->max_queues_per_conn) != 0)
+			goto bad;
+	} else if (strcmp(key, "max_stored") == 0) {
+		if (parse_uint(
+		        value, 1024 * 1024, 1ull << 40, &cfg->max_stored) != 0)
+			goto bad;
+	} else if (strcmp(key, "max_buffered") == 0) {
+		if (parse_uint(value, 1024 * 1024, 1ull << 40,
+		        &cfg->max_buffered) != 0)
+			goto bad;
 	} else if (strcmp(key, "fsync") == 0) {
 		if (parse_bool(value, &cfg->fsync) != 0) {
 			*why = "fsync must be yes or no";

@@ -32,6 +32,11 @@ struct relay_config {
 	unsigned handshake_timeout_s;
 	unsigned idle_timeout_s;
 	size_t out_limit; /* bytes of pending output before a drop */
+	/* Global limits; beyond them commands get ERR LIMIT. */
+	uint64_t max_queues; /* queues on the relay */
+	uint64_t max_queues_per_conn; /* NEWs on one connection */
+	uint64_t max_stored; /* bytes of message bodies held */
+	uint64_t max_buffered; /* bytes buffered for all connections */
 	bool fsync; /* fdatasync before OK (durable mode) */
 	bool qr;
 	bool stats; /* print the counters on exit too */

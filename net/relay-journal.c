@@ -9,6 +9,7 @@
  * messages at the relay's rate.
  */
 #include "base.h"
+#include "proto.h"
 #include "relay-journal.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +27,7 @@
 #define J_MAGIC_LEN 8
 #define J_HDR 12
 #define J_RECORD_MAX (64 + RELAY_ID_LEN * 2 + 65535)
-#define J_READ_CHUNK (1024 * 1024)
+#define J_CHUNK (1024 * 1024)
 /* Disk space reserved ahead of the end, so appends skip block
  * allocation (measured: about half the write cost). */
 #define J_PREALLOC (8 * 1024 * 1024)
@@ -256,7 +258,7 @@ relay_journal_commit(struct relay_journal *j)
 	j->size += j->pending.len;
 	buf_reset(&j->pending);
 	/* Keep a burst's buffer, but not a huge one forever. */
-	if (j->pending.cap > 4 * J_READ_CHUNK) {
+	if (j->pending.cap > 4 * J_CHUNK) {
 		buf_free(&j->pending);
 		buf_init(&j->pending);
 	}
@@ -265,7 +267,8 @@ relay_journal_commit(struct relay_journal *j)
 	return 0;
 }
 
-/* Apply one record payload to qs; NOID_ERR_CORRUPT when malformed. */
+/* Apply one record payload to qs; NOID_ERR_CORRUPT when malformed or
+ * impossible (nothing the relay could have written), qs untouched. */
 static int
 apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
     uint64_t ttl_ms)
@@ -290,7 +293,8 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		reader_ref(&r, &key, RELAY_KEY_LEN);
 		reader_u8(&r, &flags);
 		reader_ref(&r, &sh, RELAY_HASH_LEN);
-		if (reader_done(&r) != 0)
+		if (reader_done(&r) != 0 ||
+		    (flags & ~(RELAY_Q_SECURED | RELAY_Q_SUSPENDED)) != 0)
 			return NOID_ERR_CORRUPT;
 		if (q != NULL)
 			return NOID_ERR_CORRUPT;
@@ -319,7 +323,10 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 		reader_u64(&r, &ts);
 		reader_u8(&r, &flags);
 		reader_long(&r, &body, &blen);
-		if (reader_done(&r) != 0)
+		/* Only what SEND accepts: anything else would make the relay
+		 * fail to seal it later. */
+		if (reader_done(&r) != 0 || blen == 0 || blen > NOID_MSG_MAX ||
+		    (flags & ~PROTO_SEND_NOTIFY) != 0)
 			return NOID_ERR_CORRUPT;
 		if (q != NULL && ts + ttl_ms > now_ms)
 			relay_queue_msg_add(
@@ -338,65 +345,176 @@ apply(struct relay_queues *qs, const uint8_t *p, size_t len, uint64_t now_ms,
 }
 
 /*
- * Replay the file into qs; *good gets the offset after the last intact
- * record.  Stops quietly at the first torn or damaged record.
+ * Does a payload of len bytes fit its type (the type's fixed length, or
+ * for a message the body length it carries)?  Only the avail bytes
+ * present are looked at: what a torn write cut off counts as fitting.
+ */
+static bool
+rec_shape_ok(const uint8_t *p, uint64_t avail, uint32_t len)
+{
+	if (avail < 1)
+		return true;
+	switch (p[0]) {
+	case R_QUEUE:
+		return len == R_QUEUE_LEN;
+	case R_KEY:
+		return len == 1 + RELAY_ID_LEN + RELAY_HASH_LEN;
+	case R_OFF:
+	case R_DEL:
+		return len == 1 + RELAY_ID_LEN;
+	case R_ACK:
+		return len == 1 + 2 * RELAY_ID_LEN;
+	case R_MSG:
+		if (len < R_MSG_FIXED)
+			return false;
+		return avail < R_MSG_FIXED ||
+		    be16_get(p + R_MSG_FIXED - 2) == len - R_MSG_FIXED;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Length of the intact record at off: header within the file, a length
+ * its type allows, the whole record present and its checksum right.
+ * 0 when not.  Cheap checks first: the resync scan calls it at every
+ * offset.
+ */
+static size_t
+rec_at(const uint8_t *map, uint64_t size, uint64_t off)
+{
+	const uint8_t *p = map + off + J_HDR;
+	uint32_t len;
+
+	if (size - off < J_HDR)
+		return 0;
+	len = be32_get(map + off);
+	if (len == 0 || len > J_RECORD_MAX || size - off - J_HDR < len ||
+	    !rec_shape_ok(p, len, len) ||
+	    journal_sum(p, len) != be64_get(map + off + 4))
+		return 0;
+	return J_HDR + len;
+}
+
+/*
+ * Is the bad record at off a tail torn by a crash: a header cut short,
+ * or a sound header (length and type agree) whose record ends at or
+ * past the end of the file?
+ */
+static bool
+torn_tail(const uint8_t *map, uint64_t size, uint64_t off)
+{
+	uint32_t len;
+
+	if (size - off < J_HDR)
+		return true;
+	len = be32_get(map + off);
+	return len != 0 && len <= J_RECORD_MAX && size - off - J_HDR <= len &&
+	    rec_shape_ok(map + off + J_HDR, size - off - J_HDR, len);
+}
+
+/*
+ * Where intact records start again after a bad one at off: right after
+ * it when its length field still leads to an intact record, else the
+ * first offset that holds one.  size when none does.
+ */
+static uint64_t
+resync(const uint8_t *map, uint64_t size, uint64_t off)
+{
+	uint64_t next;
+
+	if (size - off >= J_HDR) {
+		next = off + J_HDR + be32_get(map + off);
+		if (next < size && rec_at(map, size, next) != 0)
+			return next;
+	}
+	for (next = off + 1; next < size; next++)
+		if (rec_at(map, size, next) != 0)
+			return next;
+	return size;
+}
+
+/*
+ * Replay map (the whole file) into qs; *good gets the end of the last
+ * record kept.  A bad record (torn, damaged, or impossible to apply)
+ * that torn_tail recognises, or after which no intact record follows,
+ * is a tail torn by a crash: replay stops there.
+ * One with intact records after it is damage: NOID_ERR_CORRUPT with
+ * info->damage_at and resume_at set, or with salvage, skip to the next
+ * intact record and go on.
  */
 static int
-replay(int fd, struct relay_queues *qs, uint64_t ttl_ms, uint64_t *good)
+replay(const uint8_t *map, uint64_t size, struct relay_queues *qs,
+    uint64_t ttl_ms, bool salvage, struct relay_journal_info *info,
+    uint64_t *good)
 {
-	struct buf b;
-	uint64_t base = J_MAGIC_LEN, now = clock_wall_ms(), sum;
-	size_t off = 0;
-	uint32_t len;
-	ssize_t n;
-	bool eof = false;
-	int rc = 0;
+	uint64_t off = J_MAGIC_LEN, now = clock_wall_ms(), next;
+	size_t n;
 
-	buf_init(&b);
-	*good = J_MAGIC_LEN;
-	if (lseek(fd, J_MAGIC_LEN, SEEK_SET) < 0)
-		return NOID_ERR_IO;
-	for (;;) {
-		/* Need the header, then the whole record, in b. */
-		while (!eof && b.len - off < J_HDR + J_RECORD_MAX) {
-			if (off > 0) {
-				buf_consume(&b, off);
-				base += off;
-				off = 0;
-			}
-			n = read(fd, buf_append_space(&b, J_READ_CHUNK),
-			    J_READ_CHUNK);
-			if (n < 0 && errno == EINTR)
-				n = 0;
-			if (n < 0) {
-				rc = NOID_ERR_IO;
-				goto out;
-			}
-			b.len -= J_READ_CHUNK - (size_t)n;
-			if (n == 0)
-				eof = true;
+	while (off < size) {
+		n = rec_at(map, size, off);
+		if (n != 0 &&
+		    apply(qs, map + off + J_HDR, n - J_HDR, now, ttl_ms) == 0) {
+			off += n;
+			continue;
 		}
-		if (b.len - off < J_HDR)
-			break;
-		len = be32_get(b.data + off);
-		sum = be64_get(b.data + off + 4);
-		if (len == 0 || len > J_RECORD_MAX || b.len - off - J_HDR < len)
-			break;
-		if (journal_sum(b.data + off + J_HDR, len) != sum)
-			break;
-		if (apply(qs, b.data + off + J_HDR, len, now, ttl_ms) != 0)
-			break;
-		off += J_HDR + len;
-		*good = base + off;
+		if (torn_tail(map, size, off) ||
+		    (next = resync(map, size, off)) == size)
+			break; /* cut off below */
+		if (info->damage_at == 0) {
+			info->damage_at = off;
+			info->resume_at = next;
+		}
+		if (!salvage)
+			return NOID_ERR_CORRUPT;
+		info->skipped_bytes += next - off;
+		off = next;
 	}
-out:
-	buf_free(&b);
+	*good = off;
+	return 0;
+}
+
+/* Map the file and replay it (see replay). */
+static int
+replay_file(int fd, uint64_t size, struct relay_queues *qs, bool salvage,
+    struct relay_journal_info *info, uint64_t *good)
+{
+	void *map;
+	int rc;
+
+	map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return NOID_ERR_IO;
+	(void)madvise(map, (size_t)size, MADV_SEQUENTIAL);
+	rc = replay(map, size, qs, relay_queue_ttl_ms(qs), salvage, info, good);
+	munmap(map, (size_t)size);
 	return rc;
 }
 
-/* Open (or create) the journal and replay it. */
-int
-relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
+/*
+ * Keep the damaged file as journal.corrupt.<seconds> next to it before
+ * a salvage rewrites the journal.
+ */
+static int
+keep_damaged(
+    struct relay_journal *j, const char *dir, struct relay_journal_info *info)
+{
+	char *aside;
+	int rc = 0;
+
+	snprintf(info->moved_to, sizeof info->moved_to, "journal.corrupt.%llu",
+	    (unsigned long long)(clock_wall_ms() / 1000));
+	aside = path_join(dir, info->moved_to);
+	if (link(j->path, aside) != 0 || fsync_dir_of(aside) != 0)
+		rc = errno == EEXIST ? NOID_ERR_EXISTS : NOID_ERR_IO;
+	free(aside);
+	return rc;
+}
+
+/* Open (or create) the journal and replay it; see relay_journal_open
+ * and relay_journal_salvage. */
+static int
+journal_open(const char *dir, bool fsync, uint64_t compact_min, bool salvage,
     struct relay_queues *qs, struct relay_journal **out,
     struct relay_journal_info *info)
 {
@@ -447,8 +565,18 @@ relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
 		rc = NOID_ERR_CORRUPT;
 		goto out;
 	}
-	if ((rc = replay(j->fd, qs, relay_queue_ttl_ms(qs), &good)) != 0)
+	if ((rc = replay_file(
+	         j->fd, (uint64_t)st.st_size, qs, salvage, info, &good)) != 0)
 		goto out;
+	if (info->damage_at != 0) {
+		/* Salvaged: keep the damaged file, write what was kept as
+		 * a fresh journal. */
+		j->size = good;
+		if ((rc = keep_damaged(j, dir, info)) != 0 ||
+		    (rc = relay_journal_compact(j, qs)) != 0)
+			goto out;
+		goto done;
+	}
 	if (good < (uint64_t)st.st_size) {
 		info->dropped_bytes = (uint64_t)st.st_size - good;
 		if (ftruncate(j->fd, (off_t)good) != 0 ||
@@ -474,6 +602,22 @@ out:
 	}
 	*out = j;
 	return rc;
+}
+
+int
+relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
+    struct relay_queues *qs, struct relay_journal **out,
+    struct relay_journal_info *info)
+{
+	return journal_open(dir, fsync, compact_min, false, qs, out, info);
+}
+
+int
+relay_journal_salvage(const char *dir, bool fsync, uint64_t compact_min,
+    struct relay_queues *qs, struct relay_journal **out,
+    struct relay_journal_info *info)
+{
+	return journal_open(dir, fsync, compact_min, true, qs, out, info);
 }
 
 /* Commit what is pending, then close and unlock. */
@@ -524,7 +668,7 @@ snap_queue(void *ctx, struct relay_queue *q)
 	put_queue(&s->b, q);
 	for (m = q->head; m != NULL; m = m->next) {
 		put_msg(&s->b, q, m);
-		if (s->b.len >= J_READ_CHUNK) {
+		if (s->b.len >= J_CHUNK) {
 			if (s->rc == 0)
 				s->rc = write_all(s->fd, s->b.data, s->b.len);
 			s->size += s->b.len;

@@ -5,7 +5,8 @@
  * then a type byte and its fields.  Records are buffered during one
  * event-loop pass and written with one fdatasync by relay_journal_commit
  * (group commit); the server answers only after that.  Recovery replays
- * the file into a queue set and truncates a torn or damaged tail.  When
+ * the file into a queue set and truncates a torn tail; damage before
+ * the end stops the start unless salvaged.  When
  * the file grows past twice the live data it is rewritten as a snapshot
  * (new file, fsync, rename, fsync of the directory).
  *
@@ -26,7 +27,11 @@ struct relay_journal;
 struct relay_journal_info {
 	size_t queues;
 	size_t messages;
-	uint64_t dropped_bytes; /* torn or damaged tail cut off */
+	uint64_t dropped_bytes; /* torn tail cut off */
+	uint64_t damage_at; /* first damaged record's offset, 0: none */
+	uint64_t resume_at; /* where intact records start again after it */
+	uint64_t skipped_bytes; /* salvage: damaged bytes left out */
+	char moved_to[64]; /* salvage: the damaged file's name in DIR */
 };
 
 /*
@@ -34,8 +39,25 @@ struct relay_journal_info {
  * relay (NOID_ERR_LOCKED), replay the file into qs (which must be
  * empty), and compact it when worthwhile.  fsync false skips the
  * fdatasync calls.  compact_min: smallest file size worth compacting.
+ *
+ * A bad record at the end (one whose end reaches the end of the file,
+ * or with nothing intact after it) is a tail torn by a crash: it is cut
+ * off (info->dropped_bytes).  A bad record with intact records after it
+ * is damage: NOID_ERR_CORRUPT with info->damage_at and resume_at set,
+ * and the file is left as it is (see relay_journal_salvage).
  */
 int relay_journal_open(const char *dir, bool fsync, uint64_t compact_min,
+    struct relay_queues *qs, struct relay_journal **out,
+    struct relay_journal_info *info);
+
+/*
+ * relay_journal_open that gets past damage: every intact record is
+ * kept, skipping each damaged stretch to the next intact record
+ * (info->skipped_bytes); the damaged file stays as DIR/info->moved_to
+ * and the journal is rewritten from what was kept.  Without damage it
+ * is relay_journal_open.
+ */
+int relay_journal_salvage(const char *dir, bool fsync, uint64_t compact_min,
     struct relay_queues *qs, struct relay_journal **out,
     struct relay_journal_info *info);
 

@@ -40,7 +40,12 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_PUBLIC_HOST,
 	OPT_NO_FSYNC,
-	OPT_OUT_LIMIT
+	OPT_OUT_LIMIT,
+	OPT_SALVAGE,
+	OPT_MAX_QUEUES,
+	OPT_MAX_QUEUES_PER_CONN,
+	OPT_MAX_STORED,
+	OPT_MAX_BUFFERED
 };
 
 static const struct option longopts[] = {
@@ -56,6 +61,11 @@ static const struct option longopts[] = {
     {"public-host", required_argument, NULL, OPT_PUBLIC_HOST},
     {"out-limit", required_argument, NULL, OPT_OUT_LIMIT},
     {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+    {"salvage", no_argument, NULL, OPT_SALVAGE},
+    {"max-queues", required_argument, NULL, OPT_MAX_QUEUES},
+    {"max-queues-per-conn", required_argument, NULL, OPT_MAX_QUEUES_PER_CONN},
+    {"max-stored", required_argument, NULL, OPT_MAX_STORED},
+    {"max-buffered", required_argument, NULL, OPT_MAX_BUFFERED},
     {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
 
@@ -69,7 +79,9 @@ usage(FILE *f)
 	    "                  [--max-conns N] [--ttl SECONDS] [--quota N]\n"
 	    "                  [--stats] [--public-host HOST]\n"
 	    "                  [--handshake-timeout S] [--idle-timeout S]\n"
-	    "                  [--out-limit BYTES] [--no-fsync]\n"
+	    "                  [--out-limit BYTES] [--no-fsync] [--salvage]\n"
+	    "                  [--max-queues N] [--max-queues-per-conn N]\n"
+	    "                  [--max-stored BYTES] [--max-buffered BYTES]\n"
 	    "       noid-relay --help | --version\n"
 	    "\n"
 	    "Runs a noid relay.  The first start creates the relay key and a\n"
@@ -103,6 +115,14 @@ opt_key(int opt)
 		return "public_host";
 	case OPT_OUT_LIMIT:
 		return "out_limit";
+	case OPT_MAX_QUEUES:
+		return "max_queues";
+	case OPT_MAX_QUEUES_PER_CONN:
+		return "max_queues_per_conn";
+	case OPT_MAX_STORED:
+		return "max_stored";
+	case OPT_MAX_BUFFERED:
+		return "max_buffered";
 	default:
 		return NULL;
 	}
@@ -257,10 +277,43 @@ print_qr(const char *s)
 	QRcode_free(qr);
 }
 
+/* Open the journal (salvaging it if asked) and say what went wrong. */
+static int
+open_journal(const char *dir, const struct relay_config *cfg, bool salvage,
+    struct relay_queues *qs, struct relay_journal **j,
+    struct relay_journal_info *info)
+{
+	int rc;
+
+	rc = salvage
+	    ? relay_journal_salvage(dir, cfg->fsync, COMPACT_MIN, qs, j, info)
+	    : relay_journal_open(dir, cfg->fsync, COMPACT_MIN, qs, j, info);
+	if (rc == NOID_ERR_CORRUPT && info->damage_at != 0) {
+		fprintf(stderr,
+		    "noid-relay: journal %s/journal is damaged at byte %llu "
+		    "(intact records follow at byte %llu); not starting, so "
+		    "that nothing after the damage is lost.  Start once with "
+		    "--salvage to keep every intact record; the damaged file "
+		    "is then kept as %s/journal.corrupt.<time>\n",
+		    dir, (unsigned long long)info->damage_at,
+		    (unsigned long long)info->resume_at, dir);
+	} else if (rc != 0) {
+		fprintf(stderr, "noid-relay: journal in %s: %s\n", dir,
+		    noid_strerror(rc));
+	} else if (info->damage_at != 0) {
+		fprintf(stderr,
+		    "noid-relay: journal salvaged: %llu damaged bytes from "
+		    "byte %llu left out; the damaged file is %s/%s\n",
+		    (unsigned long long)info->skipped_bytes,
+		    (unsigned long long)info->damage_at, dir, info->moved_to);
+	}
+	return rc;
+}
+
 /* Parse the command line into cfg: pass 1 finds data dir and config. */
 static int
-parse_args(
-    int argc, char **argv, struct relay_config *cfg, int pass, bool *cli_listen)
+parse_args(int argc, char **argv, struct relay_config *cfg, int pass,
+    bool *cli_listen, bool *salvage)
 {
 	const char *key, *why;
 	int opt;
@@ -300,6 +353,9 @@ parse_args(
 		case OPT_NO_FSYNC:
 			cfg->fsync = false;
 			continue;
+		case OPT_SALVAGE:
+			*salvage = true;
+			continue;
 		case 'l':
 			/* Listen flags replace the config file's list. */
 			if (!*cli_listen) {
@@ -338,7 +394,7 @@ main(int argc, char **argv)
 	uint8_t *priv = NULL, pub[32];
 	const char *cwhy;
 	unsigned line;
-	bool cli_listen = false, created;
+	bool cli_listen = false, salvage = false, created;
 	size_t i;
 	int rc, ex = 2;
 
@@ -347,7 +403,7 @@ main(int argc, char **argv)
 	/* A closed stdout (a script that read the address) must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	relay_config_init(&cfg);
-	if (parse_args(argc, argv, &cfg, 1, &cli_listen) != 0)
+	if (parse_args(argc, argv, &cfg, 1, &cli_listen, &salvage) != 0)
 		return 1;
 	data_dir = cfg.data_dir != NULL ? xstrdup(cfg.data_dir)
 	                                : relay_config_default_dir();
@@ -382,7 +438,7 @@ main(int argc, char **argv)
 		ex = 1;
 		goto out;
 	}
-	if (parse_args(argc, argv, &cfg, 2, &cli_listen) != 0) {
+	if (parse_args(argc, argv, &cfg, 2, &cli_listen, &salvage) != 0) {
 		ex = 1;
 		goto out;
 	}
@@ -394,12 +450,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	qs = relay_queue_set_new(cfg.quota, cfg.ttl_s * 1000);
-	if ((rc = relay_journal_open(
-	         data_dir, cfg.fsync, COMPACT_MIN, qs, &j, &info)) != 0) {
-		fprintf(stderr, "noid-relay: journal in %s: %s\n", data_dir,
-		    noid_strerror(rc));
+	if (open_journal(data_dir, &cfg, salvage, qs, &j, &info) != 0)
 		goto out;
-	}
 	if ((rc = relay_server_new(&cfg, priv, pub, qs, j, &srv, &why)) != 0) {
 		fprintf(stderr, "noid-relay: %s\n",
 		    why != NULL ? why : noid_strerror(rc));

@@ -280,11 +280,23 @@ cmd_new(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 			return;
 		}
 	}
+	if (relay_queue_count(s->qs) >= s->cfg->max_queues ||
+	    c->nnew >= s->cfg->max_queues_per_conn) {
+		reply_err(s, c, tx, PROTO_E_LIMIT);
+		return;
+	}
 	crypto_box_keypair(dh_pub, dh_priv);
-	proto_msg_shared(box, tx->u.create.dh_pub, dh_priv);
+	bad = proto_msg_shared(box, tx->u.create.dh_pub, dh_priv) != 0;
 	sodium_memzero(dh_priv, sizeof dh_priv);
+	if (bad) {
+		/* The decoder refuses low-order keys; never store a queue
+		 * whose box key is all zero anyway. */
+		reply_err(s, c, tx, PROTO_E_CMD);
+		return;
+	}
 	proto_key_hash(rh, tx->auth_pub);
 	q = relay_queue_create(s->qs, rh, box);
+	c->nnew++;
 	sodium_memzero(box, sizeof box);
 	relay_journal_queue_new(s->j, q);
 
@@ -324,6 +336,11 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 	if (relay_queue_full(s->qs, q)) {
 		quota_wait(q, c);
 		reply_err(s, c, tx, PROTO_E_QUOTA);
+		return;
+	}
+	if (relay_queue_body_bytes(s->qs) + tx->u.send.body_len >
+	    s->cfg->max_stored) {
+		reply_err(s, c, tx, PROTO_E_LIMIT);
 		return;
 	}
 	if (relay_queue_msg_add(s->qs, q, NULL, clock_wall_ms(),
@@ -430,6 +447,12 @@ cmd_recipient(
 static void
 cmd_one(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 {
+	/* Past max_buffered every command but PING could add output
+	 * (MSG replies and pushes): refuse until the clients read. */
+	if (s->buffered >= s->cfg->max_buffered && tx->tag != PROTO_PING) {
+		reply_err(s, c, tx, PROTO_E_LIMIT);
+		return;
+	}
 	switch (tx->tag) {
 	case PROTO_NEW:
 		cmd_new(s, c, tx);

@@ -53,6 +53,8 @@ struct rs_conn {
 	uint8_t nkc, kc_cap, kc_next;
 
 	struct relay_queue *subs; /* queues this connection subscribes */
+	uint64_t nnew; /* queues this connection created */
+	size_t buffered; /* out + held + transport, as last counted */
 };
 
 struct relay_server {
@@ -71,6 +73,7 @@ struct relay_server {
 	size_t byfd_len;
 	uint32_t next_serial;
 	size_t nconns, nrefused;
+	size_t buffered; /* sum of the connections' buffered */
 
 	struct rs_link hs_line; /* handshaking, oldest first */
 	struct rs_link idle_line; /* open, least recently active first */

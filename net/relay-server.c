@@ -10,6 +10,8 @@
  * block.  A connection whose unsent output passes out_limit is a slow
  * reader and is dropped; one with a few blocks pending is not read
  * until it drains, so a client that never reads cannot make us buffer.
+ * What all connections buffer together is summed (conn_account); past
+ * max_buffered commands are refused with ERR LIMIT until it drains.
  *
  * Timeouts need no timers: connections sit on lists ordered by their
  * deadline (handshake, idle, closing) and epoll_wait's timeout is the
@@ -349,10 +351,22 @@ listen_pause(struct relay_server *s)
 	}
 }
 
+/* Recount what c buffers (answers and the transport's frames) into
+ * the server's total, which max_buffered caps. */
+static void
+conn_account(struct relay_server *s, struct rs_conn *c)
+{
+	size_t now = c->out.len + c->held.len + transport_mem(c->t);
+
+	s->buffered = s->buffered - c->buffered + now;
+	c->buffered = now;
+}
+
 /* Close and free c now. */
 static void
 conn_free(struct relay_server *s, struct rs_conn *c)
 {
+	s->buffered -= c->buffered;
 	rs_cmd_conn_gone(s, c);
 	rs_list_del(&c->timeline);
 	rs_list_del(&c->dirty);
@@ -401,6 +415,7 @@ conn_drop(struct relay_server *s, struct rs_conn *c)
 	buf_free(&c->out);
 	buf_free(&c->held);
 	c->deadline_base = 0; /* reaped at once */
+	conn_account(s, c);
 }
 
 /* Encode tx onto b (c's out or held). */
@@ -424,6 +439,7 @@ conn_queue(struct relay_server *s, struct rs_conn *c, struct buf *b,
 	be16_put(p, (uint16_t)len);
 	if (!rs_list_linked(&c->dirty))
 		rs_list_add_tail(&s->dirty, &c->dirty);
+	conn_account(s, c);
 }
 
 /* Queue a reply: held for the commit when anything awaits one. */
@@ -478,6 +494,7 @@ conn_flush(struct relay_server *s, struct rs_conn *c)
 			rs_list_add_tail(&s->ready, &c->ready);
 	}
 	conn_update_events(s, c);
+	conn_account(s, c);
 }
 
 /* Accept what the listener has. */
@@ -549,7 +566,7 @@ on_accept(struct relay_server *s, int lfd)
 /* Read and run what c has, a few blocks at a time for fairness.  Takes
  * c off any ready list first. */
 static void
-conn_read(struct relay_server *s, struct rs_conn *c)
+conn_read_burst(struct relay_server *s, struct rs_conn *c)
 {
 	enum transport_event ev;
 	const uint8_t *block;
@@ -598,6 +615,14 @@ conn_read(struct relay_server *s, struct rs_conn *c)
 		rs_list_add_tail(&s->ready, &c->ready);
 	/* The handshake's msg2 (or a refusal) may be waiting to go. */
 	conn_update_events(s, c);
+}
+
+/* conn_read_burst, then recount what c buffers (its read buffer). */
+static void
+conn_read(struct relay_server *s, struct rs_conn *c)
+{
+	conn_read_burst(s, c);
+	conn_account(s, c);
 }
 
 /* Writable: push queued blocks, then pack more. */

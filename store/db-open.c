@@ -376,7 +376,8 @@ store_unlock(struct store *st, const char *password, int creating)
 		rc = key_create(
 		    path, password, st->flags & STORE_FAST_KDF, &key);
 	else
-		rc = key_unlock(path, password, &key);
+		rc = key_unlock_flags(
+		    path, password, st->flags & STORE_FAST_KDF, &key);
 	free(path);
 	if (rc != 0)
 		return rc;

@@ -40,6 +40,9 @@
 #define MEM_DEFAULT (64ULL << 20)
 #define OPS_MAX 64
 #define MEM_MAX (1ULL << 30)
+/* Below this cost an unlocked file is re-wrapped at the default. */
+#define OPS_FLOOR crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define MEM_FLOOR crypto_pwhash_MEMLIMIT_INTERACTIVE
 
 _Static_assert(SALT_LEN == crypto_pwhash_SALTBYTES, "salt");
 _Static_assert(
@@ -65,15 +68,6 @@ key_check_password(const char *pw)
 	if (strnlen(pw, KEY_PASSWORD_MAX + 1) > KEY_PASSWORD_MAX)
 		return NOID_ERR_TOOBIG;
 	return NOID_OK;
-}
-
-/* Whether the fast (test-only) KDF cost is asked for. */
-static int
-key_fast(int fast_kdf)
-{
-	const char *e = getenv("NOID_KDF_FAST");
-
-	return fast_kdf || (e != NULL && *e != '\0' && strcmp(e, "0") != 0);
 }
 
 /* Read and check a key file, up to (not including) unwrapping. */
@@ -200,12 +194,12 @@ key_wrap(struct key_file *kf, const char *pw, uint64_t ops, uint64_t mem,
 	return rc;
 }
 
-/* The KDF cost for new wrappings. */
+/* The KDF cost for new wrappings: the environment plays no part. */
 static void
 key_cost(int fast_kdf, uint64_t *ops, uint64_t *mem)
 {
-	*ops = key_fast(fast_kdf) ? crypto_pwhash_OPSLIMIT_MIN : OPS_DEFAULT;
-	*mem = key_fast(fast_kdf) ? crypto_pwhash_MEMLIMIT_MIN : MEM_DEFAULT;
+	*ops = fast_kdf ? crypto_pwhash_OPSLIMIT_MIN : OPS_DEFAULT;
+	*mem = fast_kdf ? crypto_pwhash_MEMLIMIT_MIN : MEM_DEFAULT;
 }
 
 int
@@ -240,6 +234,13 @@ key_create(
 int
 key_unlock(const char *path, const char *password, uint8_t **data_key)
 {
+	return key_unlock_flags(path, password, 0, data_key);
+}
+
+int
+key_unlock_flags(
+    const char *path, const char *password, int fast_kdf, uint8_t **data_key)
+{
 	struct key_file kf;
 	int rc;
 
@@ -248,7 +249,15 @@ key_unlock(const char *path, const char *password, uint8_t **data_key)
 		return NOID_ERR_INTERNAL;
 	if ((rc = key_read(path, &kf)) != NOID_OK)
 		return rc;
-	return key_unwrap(&kf, password, data_key);
+	if ((rc = key_unwrap(&kf, password, data_key)) != NOID_OK)
+		return rc;
+	/* Best effort: a failed write leaves the old file for next time. */
+	if (kf.has_password && !fast_kdf &&
+	    (kf.ops < OPS_FLOOR || kf.mem < MEM_FLOOR) &&
+	    key_wrap(&kf, password, OPS_DEFAULT, MEM_DEFAULT, *data_key) ==
+	        NOID_OK)
+		(void)file_write_atomic(path, kf.raw, KEY_FILE_LEN, 0600);
+	return NOID_OK;
 }
 
 int
@@ -269,10 +278,6 @@ key_change_password(
 	if ((rc = key_unwrap(&kf, old_pw, &dk)) != NOID_OK)
 		return rc;
 	key_cost(fast_kdf, &ops, &mem);
-	if (kf.has_password && !fast_kdf) {
-		ops = kf.ops;
-		mem = kf.mem;
-	}
 	if ((rc = key_wrap(&kf, new_pw, ops, mem, dk)) == NOID_OK)
 		rc = file_write_atomic(path, kf.raw, KEY_FILE_LEN, 0600);
 	secret_free(dk);

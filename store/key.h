@@ -35,11 +35,18 @@
  * NOID_ERR_PASSWORD.  When the file has no password, the password argument
  * of key_unlock is ignored.
  *
- * KDF cost: moderate defaults (opslimit 3, 64 MiB); fast_kdf or a
- * non-empty NOID_KDF_FAST other than "0" in the environment picks
- * libsodium's minimum, for tests only.  Parameters read from a file are
- * bounded (opslimit <= 64, memlimit <= 1 GiB) so a damaged file cannot
- * make unlocking allocate without limit.
+ * KDF cost: moderate defaults (opslimit 3, 64 MiB).  The fast_kdf
+ * argument picks libsodium's minimum (opslimit 1, 8 KiB) and exists for
+ * tests only; no environment variable changes the cost.  The one switch
+ * that lets the product pass it is the client's NOID_TEST_FAST_KDF=1
+ * (tui/), for its end-to-end tests: never set it for real use.  A file
+ * that cheap stays readable, but a password unlock without fast_kdf
+ * re-wraps it at the default cost on the spot (the floor is libsodium's
+ * INTERACTIVE: opslimit 2, 64 MiB), and a password change always uses
+ * the default unless fast_kdf: test data cannot lock anyone out, and a
+ * weak wrapping does not outlive its first real use.  Parameters read
+ * from a file are bounded (opslimit <= 64, memlimit <= 1 GiB) so a
+ * damaged file cannot make unlocking allocate without limit.
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
@@ -70,10 +77,19 @@ int key_create(
 int key_unlock(const char *path, const char *password, uint8_t **data_key);
 
 /*
+ * key_unlock, saying whether the caller is a test (fast_kdf): only then
+ * is a file below the KDF floor left as it is.  Otherwise it is re-wrapped
+ * at the default cost after a successful unlock; should that write fail
+ * the unlock still succeeds and the next one tries again.
+ */
+int key_unlock_flags(
+    const char *path, const char *password, int fast_kdf, uint8_t **data_key);
+
+/*
  * Re-wrap the data key under new_pw (NULL: remove the password) with a
- * fresh salt and nonce; the file is replaced atomically.  Keeps the file's
- * KDF cost when it had a password, else uses the defaults (NOID_KDF_FAST
- * respected); fast_kdf (tests only) picks the minimum cost either way.
+ * fresh salt and nonce; the file is replaced atomically.  The new
+ * wrapping has the default KDF cost whatever the old one had; fast_kdf
+ * (tests only) picks the minimum.
  * Errors as key_unlock for old_pw; nothing changes on error.
  */
 int key_change_password(

@@ -8,7 +8,10 @@
  * and projected in one transaction; remote ops are checked (known
  * author, not removed, next seq, signature) before the same projection.
  * Per author, seqs are contiguous from 1, so a version vector is one
- * number per device.
+ * number per device.  Trust: a device id is a hash of its signing key
+ * and a profile id a hash of its founder's, so a member cannot re-key
+ * another device and nobody else can write a profile's genesis, in
+ * whatever order ops arrive.
  */
 #include "store-int.h"
 
@@ -19,6 +22,8 @@
 
 #define OP_VERSION 1
 #define OP_SIG_CONTEXT "noid op v1"
+#define DEVICE_ID_CONTEXT "noid device id v1"
+#define PROFILE_ID_CONTEXT "noid profile id v1"
 /* A peer's clock may run ahead by this much before we stop following. */
 #define HLC_MAX_AHEAD_MS (10 * 60 * 1000)
 
@@ -26,6 +31,24 @@ void
 id_random(uint8_t id[STORE_ID_LEN])
 {
 	randombytes_buf(id, STORE_ID_LEN);
+}
+
+/* The id a public key commits to: BLAKE2b-128 of a context and the key. */
+static void
+id_of_key(const char *ctx, const uint8_t pk[32], uint8_t id[STORE_ID_LEN])
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, STORE_ID_LEN);
+	crypto_generichash_update(&h, (const uint8_t *)ctx, strlen(ctx));
+	crypto_generichash_update(&h, pk, 32);
+	crypto_generichash_final(&h, id, STORE_ID_LEN);
+}
+
+void
+store_device_id(const uint8_t pk[32], uint8_t id[STORE_ID_LEN])
+{
+	id_of_key(DEVICE_ID_CONTEXT, pk, id);
 }
 
 /* The wire encoding; with_sig 0 gives the bytes the signature covers. */
@@ -199,8 +222,9 @@ op_insert(struct store *st, const struct op *op)
 
 /*
  * The author's public key and standing.  A profile with no devices yet
- * accepts a self-signed first DEVICE_ADD (its genesis) with the key in
- * the body.
+ * accepts only its genesis: a self-signed first DEVICE_ADD whose key is
+ * the one the profile id commits to (store_profile_create), so whoever
+ * sends ops first cannot make itself the founder.
  */
 static int
 op_author(struct store *st, const struct op *op, uint8_t pk[32])
@@ -208,6 +232,7 @@ op_author(struct store *st, const struct op *op, uint8_t pk[32])
 	sqlite3_stmt *s = db_prep(st,
 	    "SELECT pk, removed, cutoff FROM devices"
 	    " WHERE profile_id = ? AND id = ?");
+	uint8_t id[STORE_ID_LEN];
 	int rc, removed;
 	uint64_t cutoff;
 
@@ -233,13 +258,51 @@ op_author(struct store *st, const struct op *op, uint8_t pk[32])
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == 0;
 	sqlite3_reset(s);
-	if (rc && op->type == STORE_OP_DEVICE_ADD && op->seq == 1 &&
-	    memcmp(op->target, op->author, STORE_ID_LEN) == 0 &&
-	    op->body_len >= 32) {
-		memcpy(pk, op->body, 32);
+	if (!rc || op->type != STORE_OP_DEVICE_ADD || op->seq != 1 ||
+	    memcmp(op->target, op->author, STORE_ID_LEN) != 0 ||
+	    op->body_len < 32)
+		return NOID_ERR_STATE;
+	id_of_key(PROFILE_ID_CONTEXT, op->body, id);
+	if (memcmp(id, op->profile, STORE_ID_LEN) != 0)
+		return NOID_ERR_AUTH;
+	memcpy(pk, op->body, 32);
+	return 0;
+}
+
+/*
+ * A DEVICE_ADD must name the device id its key commits to
+ * (store_device_id), so a device's key never changes: every add of one
+ * id carries the same key whatever the order ops arrive in, and no
+ * member can point another device's id at a key of its own.
+ * NOID_ERR_EXISTS: the device is here with another key.
+ */
+static int
+op_check_device_add(struct store *st, const struct op *op)
+{
+	sqlite3_stmt *s;
+	uint8_t id[STORE_ID_LEN];
+	int rc;
+
+	if (op->type != STORE_OP_DEVICE_ADD)
 		return 0;
-	}
-	return NOID_ERR_STATE;
+	if (op->body_len < 32)
+		return NOID_ERR_INVAL;
+	s = db_prep(
+	    st, "SELECT pk FROM devices WHERE profile_id = ? AND id = ?");
+	db_bind_id(s, 1, op->profile);
+	db_bind_id(s, 2, op->target);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW &&
+	    (sqlite3_column_bytes(s, 0) != 32 ||
+	        memcmp(sqlite3_column_blob(s, 0), op->body, 32) != 0))
+		rc = NOID_ERR_EXISTS;
+	else
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, rc);
+	sqlite3_reset(s);
+	if (rc != 0)
+		return rc;
+	store_device_id(op->body, id);
+	return memcmp(id, op->target, STORE_ID_LEN) == 0 ? 0 : NOID_ERR_INVAL;
 }
 
 /* The op that currently wins a register, for an explicit supersedes. */
@@ -295,6 +358,8 @@ op_local(struct store *st, const uint8_t profile[STORE_ID_LEN], uint16_t type,
 	op.seq = last + 1;
 	/* We must be a live member (or be writing the genesis). */
 	if ((rc = op_author(st, &op, pk)) != 0)
+		goto out;
+	if ((rc = op_check_device_add(st, &op)) != 0)
 		goto out;
 	op.hlc = hlc_tick(st);
 	if (sup_kind != 0)
@@ -360,6 +425,8 @@ store_op_apply_remote(struct store *st, const uint8_t *p, size_t len)
 		rc = NOID_ERR_CRYPTO;
 		goto out;
 	}
+	if ((rc = op_check_device_add(st, &op)) != 0)
+		goto out;
 	if ((rc = op_insert(st, &op)) != 0)
 		goto out;
 	if ((rc = project_op(st, &op)) != 0)
@@ -523,23 +590,31 @@ store_ops_since(struct store *st, const uint8_t profile[STORE_ID_LEN],
 
 /* ---- profiles and devices ---- */
 
-/* Make this device's keys for a profile (inside a transaction). */
+/*
+ * Make this device's keys for a profile (inside a transaction); its id
+ * is the one its key commits to.  profile NULL: a new profile, whose id
+ * commits to the same key (it is the founder), written to new_profile.
+ */
 static int
-local_device_make(struct store *st, const uint8_t profile[STORE_ID_LEN],
-    uint8_t device[STORE_ID_LEN], uint8_t pk[32])
+local_device_make(struct store *st, const uint8_t *profile,
+    uint8_t *new_profile, uint8_t device[STORE_ID_LEN], uint8_t pk[32])
 {
 	sqlite3_stmt *s;
 	uint8_t *sk = secret_alloc(crypto_sign_SECRETKEYBYTES);
 	int rc;
 
+	crypto_sign_keypair(pk, sk);
+	store_device_id(pk, device);
+	if (profile == NULL) {
+		id_of_key(PROFILE_ID_CONTEXT, pk, new_profile);
+		profile = new_profile;
+	}
 	s = db_prep(st, "INSERT INTO profiles(id) VALUES (?)");
 	db_bind_id(s, 1, profile);
 	if ((rc = db_step_done(st, s)) != 0) {
 		secret_free(sk);
 		return rc == NOID_ERR_INVAL ? NOID_ERR_EXISTS : rc;
 	}
-	id_random(device);
-	crypto_sign_keypair(pk, sk);
 	s = db_prep(st,
 	    "INSERT INTO local_devices(profile_id, device_id,"
 	    " sign_sk) VALUES (?, ?, ?)");
@@ -578,10 +653,9 @@ store_profile_create(struct store *st, const char *name,
 
 	if (name == NULL || strlen(name) > STORE_TEXT_MAX)
 		return NOID_ERR_INVAL;
-	id_random(id);
 	if ((rc = db_begin(st)) != 0)
 		return rc;
-	if ((rc = local_device_make(st, id, device, pk)) != 0)
+	if ((rc = local_device_make(st, NULL, id, device, pk)) != 0)
 		goto out;
 	if ((rc = device_add_op(st, id, device, pk, device_name)) != 0)
 		goto out;
@@ -598,7 +672,7 @@ store_profile_join(struct store *st, const uint8_t profile[STORE_ID_LEN],
 
 	if ((rc = db_begin(st)) != 0)
 		return rc;
-	rc = local_device_make(st, profile, device, pk);
+	rc = local_device_make(st, profile, NULL, device, pk);
 	return db_end(st, rc);
 }
 

@@ -279,12 +279,13 @@ project_register(struct store *st, const uint8_t *profile,
 		db_bind_id(s, 4, val + 8);
 		return db_step_done(st, s);
 	case REG_DEVICE:
+		/* Only the name follows the register: a key never changes. */
 		if (len < 32)
 			return NOID_ERR_INVAL;
 		s = db_prep(st,
 		    "INSERT INTO devices(profile_id, id, pk, name)"
 		    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE"
-		    " SET pk = ?3, name = ?4");
+		    " SET name = ?4");
 		db_bind_id(s, 1, profile);
 		db_bind_id(s, 2, target);
 		sqlite3_bind_blob(s, 3, val, 32, SQLITE_STATIC);

@@ -39,7 +39,12 @@ struct store;
 
 /* store_open flags. */
 #define STORE_CREATE 0x1 /* create DIR (0700), key and db if missing */
-#define STORE_FAST_KDF 0x2 /* tests only: cheap Argon2 parameters */
+/*
+ * Tests only: cheap Argon2 parameters, and a cheap key file is not
+ * re-wrapped at the default cost on open (store/key.h).  The product
+ * passes it only under the client's test switch NOID_TEST_FAST_KDF=1.
+ */
+#define STORE_FAST_KDF 0x2
 #define STORE_PLAIN 0x4 /* tests/benchmarks only: no page encryption */
 
 /*
@@ -61,8 +66,9 @@ void store_close(struct store *st);
 int store_lock_holder(const char *dir, long *pid);
 
 /*
- * Re-wrap the data key under a new password (NULL: none); fast, the
- * database is untouched.  NOID_ERR_PASSWORD if old_pw is wrong.
+ * Re-wrap the data key under a new password (NULL: none) at the default
+ * KDF cost; the database is untouched.  NOID_ERR_PASSWORD if old_pw is
+ * wrong.
  */
 int store_change_password(
     struct store *st, const char *old_pw, const char *new_pw);
@@ -105,14 +111,21 @@ struct store_profile {
 	char *status;
 };
 
-/* Create a profile with this device as its first device. */
+/*
+ * Create a profile with this device as its first (founding) device.
+ * The profile id commits to the founder's key: a device that joins the
+ * profile accepts no other device's genesis op.
+ */
 int store_profile_create(struct store *st, const char *name,
     const char *device_name, uint8_t id[STORE_ID_LEN]);
 
 /*
  * Prepare to join a profile another device will add us to (linking):
  * makes this device's keys for it.  pk gets the Ed25519 public key the
- * linking device puts in its DEVICE_ADD op.
+ * linking device puts in its DEVICE_ADD op, device its id
+ * (store_device_id(pk)).  profile must come from the linking device over
+ * the confirmed link: it pins the founding device's key, and a genesis
+ * op signed by any other key is refused (NOID_ERR_AUTH).
  */
 int store_profile_join(struct store *st, const uint8_t profile[STORE_ID_LEN],
     uint8_t device[STORE_ID_LEN], uint8_t pk[32]);
@@ -121,6 +134,13 @@ int store_profile_join(struct store *st, const uint8_t profile[STORE_ID_LEN],
 int store_profiles_list(
     struct store *st, struct store_profile **out, size_t *n);
 void store_profiles_free(struct store_profile *p, size_t n);
+
+/*
+ * Forget a profile on this device: its history, contacts, connection
+ * state and keys, in one commit (no op: other devices keep theirs).
+ * Close its agent first.  NOID_ERR_NOENT when there is no such profile.
+ */
+int store_profile_delete(struct store *st, const uint8_t profile[STORE_ID_LEN]);
 
 /* Set a profile field: "name" or "status".  value NULL clears it. */
 int store_profile_set(struct store *st, const uint8_t profile[STORE_ID_LEN],
@@ -134,7 +154,18 @@ struct store_device {
 	uint64_t seq; /* ops held from it */
 };
 
-/* Add a device (its id and Ed25519 public key) to a profile. */
+/*
+ * The id a device's Ed25519 public key commits to.  A device id never
+ * names another key, so a member cannot take over another device's id.
+ */
+void store_device_id(const uint8_t pk[32], uint8_t id[STORE_ID_LEN]);
+
+/*
+ * Add a device (its id and Ed25519 public key) to a profile, or rename
+ * it (same key).  NOID_ERR_INVAL if device is not store_device_id(pk);
+ * NOID_ERR_EXISTS if the device is there with another key: keys never
+ * change.  Ops from other devices are held to the same rules.
+ */
 int store_device_add(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const uint8_t device[STORE_ID_LEN], const uint8_t pk[32], const char *name);
 
@@ -390,7 +421,9 @@ int store_ops_since(struct store *st, const uint8_t profile[STORE_ID_LEN],
  * 0 applied; NOID_ERR_DUPLICATE already held; NOID_ERR_STATE not yet
  * applicable (unknown author or a gap: apply its predecessors first);
  * NOID_ERR_CRYPTO bad signature; NOID_ERR_BLOCKED author removed;
- * NOID_ERR_INVAL malformed.  The profile must exist here (created or
+ * NOID_ERR_AUTH a genesis op by a key the profile id does not commit to;
+ * NOID_ERR_EXISTS a DEVICE_ADD giving a known device another key;
+ * NOID_ERR_INVAL malformed (a DEVICE_ADD whose id is not its key's).  The profile must exist here (created or
  * joined).
  */
 int store_op_apply_remote(struct store *st, const uint8_t *op, size_t len);

@@ -12,12 +12,17 @@
 #include "qr.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long /relays test waits for one relay. */
+#define TUI_RELAY_TEST_MS 2000
 
 /* Output of a CLI command run for the screen. */
 static void
@@ -90,7 +95,34 @@ client_overlay_close(struct client *c)
 	c->ov_scroll = 0;
 	c->ov_link_shown = 0;
 	c->ov_yes = NULL;
+	c->connect_wait = 0;
+	free(c->hits);
+	free(c->hits_query);
+	c->hits = NULL;
+	c->hits_query = NULL;
+	c->nhits = c->hit_sel = 0;
 	c->dirty = 1;
+}
+
+/* Say what a blocking step is doing, drawn now: the agent's invite and
+ * join wait for the relay (up to its timeout) before they return. */
+void
+client_busy(struct client *c, const char *what)
+{
+	client_set_note(c, "%s", what);
+	win_draw(c);
+	c->dirty = 1;
+}
+
+/* Draw link as the invitation's QR code (or say it doesn't fit). */
+static void
+client_invite_qr(struct client *c)
+{
+	qr_free(c->ov_qr);
+	c->ov_qr = NULL;
+	if (qr_encode_fit(
+	        c->ov_link, c->cols, c->lay.status.y - 4, &c->ov_qr) != 0)
+		c->ov_qr = NULL;
 }
 
 /* The invitation screen: a new link as a QR code with its purpose. */
@@ -104,48 +136,77 @@ client_invite_open(struct client *c, const char *note)
 		client_set_note(c, "the network is not running");
 		return;
 	}
+	client_busy(c, "making an invitation: asking the relay for a queue…");
 	rc = agent_invite(c->app->agent, AGENT_TRUST_QR, &link, c->ov_conn);
 	if (rc != 0) {
 		client_set_note(
 		    c, "can't make an invitation: %s", noid_strerror(rc));
 		return;
 	}
+	client_set_note(c, "invitation ready");
 	client_overlay_close(c);
 	xasprintf(&title, "Invitation%s%s from %s — one use; scan it with noid",
 	    note ? " for " : "", note ? note : "", c->app->profile_name);
 	c->overlay = OVERLAY_INVITE;
 	c->ov_title = title;
 	c->ov_link = link;
-	if (qr_encode_fit(link, c->cols, c->lay.status.y, &c->ov_qr) != 0) {
-		c->ov_qr = NULL;
+	client_invite_qr(c);
+	if (c->ov_qr == NULL)
 		c->ov_text = xstrdup("The terminal is too small for the QR "
-		                     "code.  Press t to show the link text "
+		                     "code.  Press c to show the link text "
 		                     "(shared as text: a lower trust level), "
 		                     "or enlarge the terminal and try again.");
-	} else
-		c->ov_text = xstrdup("t: show the link text to copy (marks it "
-		                     "shared over another channel) · Esc: "
+	else
+		c->ov_text = xstrdup("c: copy the link text instead (for "
+		                     "another channel: lower trust) · Esc: "
 		                     "close");
 	c->dirty = 1;
 }
 
-/* Copying the link: show it, put it on the clipboard, mark it shared. */
+/*
+ * Copying the link: the link text leaves the screen, so whoever uses it
+ * may not be the person in front of it.  The QR invitation is replaced
+ * by one made for text (trust "text"), shown as text and as QR, so the
+ * code on screen and the text offered are always the same link.
+ */
 void
 client_invite_share(struct client *c)
 {
-	char *b64, *seq;
-	int n;
+	uint8_t conn[AGENT_ID_LEN];
+	char *b64, *seq, *link = NULL;
+	size_t len;
+	int n, rc;
 
-	if (c->ov_link == NULL || c->ov_link_shown)
+	if (c->ov_link == NULL || c->ov_link_shown || c->app->agent == NULL)
 		return;
+	client_busy(c, "making a link for text: asking the relay…");
+	rc = agent_invite(c->app->agent, AGENT_TRUST_TEXT, &link, conn);
+	if (rc != 0) {
+		client_set_note(c, "can't make a link: %s", noid_strerror(rc));
+		return;
+	}
+	agent_delete(c->app->agent, c->ov_conn);
+	memcpy(c->ov_conn, conn, AGENT_ID_LEN);
+	free(c->ov_link);
+	c->ov_link = link;
 	c->ov_link_shown = 1;
-	store_conn_set_trust(
-	    c->app->st, c->app->profile, c->ov_conn, STORE_TRUST_TEXT);
+	client_invite_qr(c);
 	free(c->ov_text);
-	xasprintf(
-	    &c->ov_text, "Link (shared as text: lower trust):\n%s", c->ov_link);
+	xasprintf(&c->ov_text,
+	    "Link to copy (marked as shared over another channel: lower "
+	    "trust than a scanned code):\n%s\nEsc: close",
+	    c->ov_link);
+	client_set_note(c,
+	    "link copied to the clipboard where the "
+	    "terminal allows it");
 	/* The terminal's clipboard (OSC 52), where it allows it. */
-	b64 = b64url_encode(c->ov_link, strlen(c->ov_link));
+	len = strlen(c->ov_link);
+	b64 = xmalloc(
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL));
+	sodium_bin2base64(b64,
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL),
+	    (const unsigned char *)c->ov_link, len,
+	    sodium_base64_VARIANT_ORIGINAL);
 	n = xasprintf(&seq, "\033]52;c;%s\007", b64);
 	if (write(1, seq, (size_t)n) < 0) {
 		/* Best effort: the link is on the screen anyway. */
@@ -163,16 +224,40 @@ cmd_invite(struct client *c, int argc, char **argv)
 	return 0;
 }
 
-/* /connect LINK */
-static int
-cmd_connect(struct client *c, int argc, char **argv)
+/* Connect with a link (white space anywhere is dropped by the CLI). */
+void
+client_connect_link(struct client *c, const char *link)
 {
 	char *out;
 	int rc;
 
-	(void)argc;
-	rc = client_cli(c, &out, "connect", argv[1], (char *)NULL);
-	return client_cli_note(c, out, rc);
+	client_overlay_close(c);
+	client_busy(c, "connecting: sending the request through the relay…");
+	rc = client_cli(c, &out, "connect", (char *)link, (char *)NULL);
+	client_cli_note(c, out, rc);
+}
+
+/* The connect screen: the next line typed (or pasted) is the link. */
+void
+client_connect_open(struct client *c)
+{
+	client_overlay_text(c, "Connect",
+	    "Paste the invitation link you were given and press Enter.\n"
+	    "Spaces and line breaks in it do not matter.\n\n"
+	    "The other person sees your profile name and accepts or "
+	    "rejects.\nEsc: cancel");
+	c->connect_wait = 1;
+}
+
+/* /connect [LINK] */
+static int
+cmd_connect(struct client *c, int argc, char **argv)
+{
+	if (argc < 2)
+		client_connect_open(c);
+	else
+		client_connect_link(c, argv[1]);
+	return 0;
 }
 
 /* /requests */
@@ -230,7 +315,41 @@ cmd_answer(struct client *c, int argc, char **argv)
 	return client_cli_note(c, out, rc);
 }
 
-/* /profile [NAME | new NAME | rename NAME | delete NAME] */
+/* The profile changed under the screen: start over on the current one. */
+static void
+client_profile_reset(struct client *c)
+{
+	int rc;
+
+	if (c->app->has_profile && (rc = app_agent_start(c->app)) != 0)
+		client_set_note(
+		    c, "can't start the network: %s", noid_strerror(rc));
+	client_msgs_free(c);
+	c->sel = 0;
+	c->nconvs = 0;
+	client_overlay_close(c);
+	c->model = 1;
+}
+
+/* Confirmed /profile delete. */
+static void
+cmd_profile_delete_yes(struct client *c)
+{
+	int rc;
+
+	client_busy(c, "deleting the profile: telling its contacts…");
+	rc = app_profile_delete(c->app, c->ov_profile, 10000);
+	client_profile_reset(c);
+	if (rc != 0)
+		client_set_note(c, "not deleted: %s", noid_strerror(rc));
+	else if (!c->app->has_profile)
+		c->quit = 1; /* nothing left to show; run noid again */
+	else
+		client_set_note(
+		    c, "profile deleted; now on %s", c->app->profile_name);
+}
+
+/* /profile [NAME | new NAME | rename NEW | delete NAME] */
 static int
 cmd_profile(struct client *c, int argc, char **argv)
 {
@@ -242,7 +361,8 @@ cmd_profile(struct client *c, int argc, char **argv)
 		client_cli(c, &out, "profiles", (char *)NULL);
 		xasprintf(&text,
 		    "%s\n/profile NAME switches · /profile new NAME "
-		    "creates · /profile rename NEW renames this one",
+		    "creates · /profile rename NEW renames this one · "
+		    "/profile delete NAME deletes one (asks first)",
 		    out);
 		client_overlay_text(c, "Profiles", text);
 		free(text);
@@ -259,19 +379,31 @@ cmd_profile(struct client *c, int argc, char **argv)
 		    c->app->profile_name, argv[1] + 7, (char *)NULL);
 		return client_cli_note(c, out, rc);
 	}
+	if (strncmp(argv[1], "delete ", 7) == 0) {
+		if (cli_profile_find(c->app, argv[1] + 7, id) != 0) {
+			client_set_note(
+			    c, "no profile named '%s'", argv[1] + 7);
+			return NOID_ERR_NOENT;
+		}
+		xasprintf(&text,
+		    "Delete profile '%s', its contacts and its whole "
+		    "history from this device?  Its contacts are told "
+		    "the connections are gone.  This can't be undone "
+		    "(noid export keeps a copy).\n\ny: delete · n: keep",
+		    argv[1] + 7);
+		client_overlay_text(c, "Delete profile", text);
+		free(text);
+		c->overlay = OVERLAY_CONFIRM;
+		c->ov_yes = cmd_profile_delete_yes;
+		memcpy(c->ov_profile, id, STORE_ID_LEN);
+		return 0;
+	}
 	if (cli_profile_find(c->app, argv[1], id) != 0) {
 		client_set_note(c, "no profile named '%s'", argv[1]);
 		return NOID_ERR_NOENT;
 	}
 	app_profile_switch(c->app, id);
-	if ((rc = app_agent_start(c->app)) != 0)
-		client_set_note(
-		    c, "can't start the network: %s", noid_strerror(rc));
-	client_msgs_free(c);
-	c->sel = 0;
-	c->nconvs = 0;
-	client_overlay_close(c);
-	c->model = 1;
+	client_profile_reset(c);
 	return 0;
 }
 
@@ -391,6 +523,50 @@ cmd_delete(struct client *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Test every relay, saying which one is being tried: a relay that does
+ * not answer holds the screen for TUI_RELAY_TEST_MS at most.  Returns
+ * the report (caller frees).
+ */
+static char *
+client_relays_test(struct client *c)
+{
+	struct app_relay *r = NULL;
+	const char *addr, *why;
+	struct buf b;
+	uint64_t ms = 0;
+	size_t n = 0, i, total;
+	char *line;
+	int rc, len;
+
+	buf_init(&b);
+	if (app_relays_get(c->app, &r, &n) != 0)
+		n = 0;
+	total = n > 0 ? n : c->app->relay != NULL;
+	for (i = 0; i < total; i++) {
+		addr =
+		    n > 0 ? r[i].address : relay_embed_address(c->app->relay);
+		xasprintf(&line, "testing relay %zu of %zu…", i + 1, total);
+		client_busy(c, line);
+		free(line);
+		rc = cli_relay_probe(addr, TUI_RELAY_TEST_MS, &ms, &why);
+		if (rc == 0)
+			len = xasprintf(&line, "ok    %s  (%llu ms)\n", addr,
+			    (unsigned long long)ms);
+		else
+			len = xasprintf(&line, "FAIL  %s  %s\n", addr,
+			    why != NULL ? why : noid_strerror(rc));
+		buf_put(&b, line, (size_t)len);
+		free(line);
+	}
+	if (total == 0)
+		buf_put(&b, "no relay to test\n", 17);
+	buf_put_u8(&b, 0);
+	app_relays_free(r, n);
+	client_set_note(c, "relay test done");
+	return (char *)b.data;
+}
+
 /* /relays [add ADDRESS [KEY] | rm ADDRESS | test | trust ADDRESS] */
 static int
 cmd_relays(struct client *c, int argc, char **argv)
@@ -408,7 +584,7 @@ cmd_relays(struct client *c, int argc, char **argv)
 		client_cli(c, &out, "relays", "add", argv[2], "--trusted",
 		    (char *)NULL);
 	else if (strcmp(argv[1], "test") == 0)
-		client_cli(c, &out, "relays", "test", (char *)NULL);
+		out = client_relays_test(c);
 	else {
 		client_set_note(c,
 		    "usage: /relays [add ADDRESS [KEY] | rm "
@@ -430,24 +606,190 @@ cmd_devices(struct client *c, int argc, char **argv)
 	return 0;
 }
 
-/* /search TEXT: current conversation first, then all. */
+/* The setting key of a conversation's mute flag (caller frees). */
+static char *
+client_mute_key(const uint8_t contact[STORE_ID_LEN])
+{
+	char *hex = hex_encode(contact, STORE_ID_LEN), *key;
+
+	xasprintf(&key, "mute/%s", hex);
+	free(hex);
+	return key;
+}
+
+/* Whether a conversation's notifications are off. */
+int
+client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN])
+{
+	char *key = client_mute_key(contact), *val = NULL;
+	int yes =
+	    store_setting_get(c->app->st, c->app->profile, key, &val) == 0;
+
+	free(val);
+	free(key);
+	return yes;
+}
+
+/* /mute: notifications off (or back on) for the current conversation. */
+static int
+cmd_mute(struct client *c, int argc, char **argv)
+{
+	const struct client_conv *cv = client_current(c);
+	char *key;
+	int on, rc;
+
+	(void)argc;
+	(void)argv;
+	if (cv == NULL) {
+		client_set_note(c, "select a conversation first");
+		return 0;
+	}
+	on = !client_muted(c, cv->contact);
+	key = client_mute_key(cv->contact);
+	rc = store_setting_set(
+	    c->app->st, c->app->profile, key, on ? "1" : NULL);
+	free(key);
+	if (rc != 0)
+		client_set_note(c, "%s", noid_strerror(rc));
+	else
+		client_set_note(
+		    c, "notifications %s for %s", on ? "off" : "on", cv->name);
+	c->model = 1;
+	return 0;
+}
+
+/* The search overlay's text, with the selected hit marked. */
+static void
+client_search_draw(struct client *c)
+{
+	const struct client_conv *cv = client_current(c);
+	struct store_msg m;
+	struct buf b;
+	char when[32], *who, *line;
+	time_t t;
+	struct tm tm;
+	size_t i;
+	int n;
+
+	buf_init(&b);
+	if (c->nhits == 0)
+		buf_put(&b, "No message matches.", 19);
+	for (i = 0; i < c->nhits; i++) {
+		if (store_msg_get(
+		        c->app->st, c->app->profile, c->hits[i].msg, &m) != 0)
+			continue;
+		t = (time_t)(m.ts_ms / 1000);
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+		who = m.dir == STORE_DIR_OUT
+		    ? xstrdup("me")
+		    : cli_contact_name(c->app, c->hits[i].conv, NULL);
+		n = xasprintf(&line, "%s %s%s %s: %.*s\n",
+		    i == c->hit_sel ? "▶" : " ", when,
+		    cv != NULL &&
+		            memcmp(
+		                cv->contact, c->hits[i].conv, STORE_ID_LEN) == 0
+		        ? " (here)"
+		        : "",
+		    who, (int)strcspn(m.text, "\n"), m.text);
+		buf_put(&b, line, (size_t)n);
+		free(line);
+		free(who);
+		store_msg_clear(&m);
+	}
+	buf_put(&b, "\nUp/Down: choose · Enter: go to the message · Esc: close",
+	    56);
+	buf_put_u8(&b, 0);
+	free(c->ov_text);
+	c->ov_text = (char *)b.data;
+	/* Keep the selection on screen. */
+	c->ov_scroll = c->hit_sel > 3 ? (int)c->hit_sel - 3 : 0;
+	c->dirty = 1;
+}
+
+/* Move the search selection. */
+void
+client_search_move(struct client *c, int delta)
+{
+	if (c->nhits == 0)
+		return;
+	if (delta < 0 && c->hit_sel > 0)
+		c->hit_sel--;
+	else if (delta > 0 && c->hit_sel + 1 < c->nhits)
+		c->hit_sel++;
+	client_search_draw(c);
+}
+
+/* Open the selected hit's conversation scrolled to it. */
+void
+client_search_jump(struct client *c)
+{
+	struct store_hit h;
+	size_t i;
+
+	if (c->nhits == 0)
+		return;
+	h = c->hits[c->hit_sel];
+	client_overlay_close(c);
+	for (i = 0; i < c->nconvs; i++)
+		if (memcmp(c->convs[i].contact, h.conv, STORE_ID_LEN) == 0)
+			break;
+	if (i == c->nconvs) {
+		client_set_note(c, "that conversation is gone");
+		return;
+	}
+	if (i != c->sel) {
+		c->sel = i;
+		client_chat_open(c);
+	}
+	memcpy(c->jump, h.msg, STORE_ID_LEN);
+	memcpy(c->mark, h.msg, STORE_ID_LEN);
+	c->has_jump = c->has_mark = 1;
+	c->dirty = 1;
+}
+
+/*
+ * /search TEXT: every conversation, newest first, the current one's
+ * hits first; choose one to jump to it.
+ */
 static int
 cmd_search(struct client *c, int argc, char **argv)
 {
 	const struct client_conv *cv = client_current(c);
-	char *out = NULL, *all = NULL, *text;
+	struct store_hit *hits = NULL, tmp;
+	size_t n = 0, i, k = 0;
+	char *title;
+	int rc;
 
 	(void)argc;
-	if (cv != NULL)
-		client_cli(c, &out, "search", "--contact", cv->name, argv[1],
-		    (char *)NULL);
-	client_cli(c, &all, "search", argv[1], (char *)NULL);
-	xasprintf(&text, "In this conversation:\n%s\nEverywhere:\n%s",
-	    out ? out : "", all);
-	client_overlay_text(c, "Search", text);
-	free(text);
-	free(out);
-	free(all);
+	rc = store_search(
+	    c->app->st, c->app->profile, NULL, argv[1], 200, &hits, &n);
+	if (rc == NOID_ERR_INVAL) {
+		client_set_note(c,
+		    "can't search for that (quote special "
+		    "characters)");
+		return rc;
+	}
+	if (rc != 0) {
+		client_set_note(c, "search failed: %s", noid_strerror(rc));
+		return rc;
+	}
+	/* Stable: the current conversation's hits move to the front. */
+	for (i = 0; cv != NULL && i < n; i++) {
+		if (memcmp(hits[i].conv, cv->contact, STORE_ID_LEN) != 0)
+			continue;
+		tmp = hits[i];
+		memmove(hits + k + 1, hits + k, (i - k) * sizeof *hits);
+		hits[k++] = tmp;
+	}
+	xasprintf(&title, "Search: %s (%zu)", argv[1], n);
+	client_overlay_text(c, title, "");
+	free(title);
+	c->hits = hits;
+	c->nhits = n;
+	c->hit_sel = 0;
+	c->hits_query = xstrdup(argv[1]);
+	client_search_draw(c);
 	return 0;
 }
 
@@ -461,6 +803,7 @@ static const char client_keys_help[] =
     "  Tab              complete commands, contacts, profiles\n"
     "  Alt-Up Alt-Down  previous/next conversation;  Alt-1..9 jump to one\n"
     "  PgUp PgDn        scroll;  Alt-g oldest message;  Alt-G newest\n"
+    "  mouse (mouse = yes in the config): click a conversation, wheel\n"
     "  F1 help  F2 invite  F3 requests  F4 contact  F5 profiles  F6 relays\n"
     "  Esc              close this pane;  C-l redraw;  C-c quit\n";
 
@@ -526,6 +869,7 @@ client_cmds_init(void)
 	cmd_set_handler("relays", cmd_relays);
 	cmd_set_handler("devices", cmd_devices);
 	cmd_set_handler("search", cmd_search);
+	cmd_set_handler("mute", cmd_mute);
 	cmd_set_handler("help", cmd_helpscreen);
 	cmd_set_handler("quit", cmd_quit);
 	cmd_set_completer("contact", cmd_complete_contact);

@@ -45,7 +45,8 @@ app_free(struct app *app)
 	app_agent_stop(app);
 	ctl_server_stop(app->ctl);
 	app_loop_free(app->loop);
-	relay_embed_stop(app->relay);
+	/* The relay keeps our queues while noid is not running. */
+	relay_embed_release(app->relay);
 	store_close(app->st);
 	secret_free(app->password);
 	while ((l = app->listeners) != NULL) {
@@ -166,6 +167,70 @@ app_profile_switch(struct app *app, const uint8_t id[STORE_ID_LEN])
 	return rc;
 }
 
+/*
+ * Delete profile id on this device.  Its contacts are told first (every
+ * connection deleted through an agent on that profile, waiting up to
+ * wait_ms for the relays) so their side closes too.  The current
+ * profile stays current unless it is the one deleted; then the last
+ * used or first remaining one is (has_profile 0 when none is left).
+ * A running agent is restarted on whichever is current.
+ */
+int
+app_profile_delete(struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms)
+{
+	struct store_profile *ps = NULL, *keep = NULL, *gone = NULL;
+	struct agent_conn_info *ci = NULL;
+	size_t n = 0, nc = 0, i, told;
+	int had_agent = app->agent != NULL, rc;
+
+	if ((rc = store_profiles_list(app->st, &ps, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (memcmp(ps[i].id, id, STORE_ID_LEN) == 0)
+			gone = &ps[i];
+		else if (app->has_profile &&
+		    memcmp(ps[i].id, app->profile, STORE_ID_LEN) == 0)
+			keep = &ps[i];
+	}
+	if (gone == NULL) {
+		rc = NOID_ERR_NOENT;
+		goto out;
+	}
+	app_agent_stop(app);
+	app_profile_use(app, gone, 0);
+	if (app_agent_start(app) == 0) {
+		/* Up to date first, as a one-shot command is. */
+		app_agent_settle(app, wait_ms);
+		told = 0;
+		if (agent_conns(app->agent, &ci, &nc) == 0)
+			for (i = 0; i < nc; i++)
+				if (ci[i].state != AGENT_CONN_CLOSED &&
+				    agent_delete(app->agent, ci[i].conn) == 0)
+					told++;
+		agent_conns_free(ci, nc);
+		/* Best effort: an unreachable relay must not keep the
+		 * profile alive.  (Not app_agent_settle: the connections
+		 * are gone already, their goodbyes not yet.) */
+		if (told > 0)
+			agent_run(app->agent, wait_ms, AGENT_RUN_IDLE);
+		app_agent_stop(app);
+	}
+	if ((rc = store_profile_delete(app->st, id)) != 0)
+		goto out;
+	app->has_profile = 0;
+	if (keep != NULL)
+		app_profile_use(app, keep, 0);
+	else if (app_profile_select(app, NULL) == 0)
+		app_profile_save_last(app);
+out:
+	if (rc != 0 && keep != NULL)
+		app_profile_use(app, keep, 0);
+	if (had_agent && app->has_profile)
+		app_agent_start(app);
+	store_profiles_free(ps, n);
+	return rc;
+}
+
 /* ---- relays ---------------------------------------------------------- */
 
 /* Free a relay list. */
@@ -279,6 +344,7 @@ app_agent_start(struct app *app)
 		return 0;
 	if ((rc = app_relays_get(app, &r, &n)) != 0)
 		return rc;
+	app->on_embedded = 0;
 	memset(&cfg, 0, sizeof cfg);
 	if (n == 0) {
 		if (app->relay == NULL &&
@@ -289,6 +355,7 @@ app_agent_start(struct app *app)
 		ar = xcalloc(1, sizeof *ar);
 		ar[0].address = relay_embed_address(app->relay);
 		cfg.nrelays = 1;
+		app->on_embedded = 1;
 	} else {
 		ar = xcalloc(n, sizeof *ar);
 		for (i = 0; i < n; i++) {
@@ -305,6 +372,23 @@ out:
 	free(ar);
 	app_relays_free(r, n);
 	return rc;
+}
+
+/*
+ * Run the agent on its own until idle, up to ms.  A profile without
+ * connections has nothing to take in or flush, and the agent, holding
+ * no relay session, would only wait out the time: return at once.
+ */
+int
+app_agent_settle(struct app *app, int ms)
+{
+	struct agent_conn_info *ci = NULL;
+	size_t n = 0;
+
+	if (agent_conns(app->agent, &ci, &n) == 0 && n == 0)
+		return 0;
+	agent_conns_free(ci, n);
+	return agent_run(app->agent, ms, AGENT_RUN_IDLE);
 }
 
 /* Close the agent (nothing is lost: the outbox stays in the store). */

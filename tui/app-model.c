@@ -130,6 +130,7 @@ client_model_reload(struct client *c)
 		v[nv].name = cli_contact_name(app, ci[i].contact, ci[i].name);
 		v[nv].state = ci[i].state;
 		v[nv].trust = ci[i].trust;
+		v[nv].muted = client_muted(c, ci[i].contact);
 		store_unread_count(
 		    app->st, app->profile, ci[i].contact, &v[nv].unread);
 		nm = 0;
@@ -184,6 +185,7 @@ client_chat_open(struct client *c)
 	size_t n = 0, i;
 
 	client_msgs_free(c);
+	c->has_mark = c->has_jump = 0;
 	c->dirty = 1;
 	if (cv == NULL ||
 	    store_msgs_page(c->app->st, c->app->profile, cv->contact, NULL,
@@ -322,6 +324,14 @@ client_notify(struct client *c, const char *who)
 	free(seq);
 }
 
+/* Something went through a relay: forget an earlier relay error. */
+static void
+client_relay_ok(struct client *c)
+{
+	free(c->relay_err);
+	c->relay_err = NULL;
+}
+
 /* Agent events: update the model; the loop redraws after. */
 void
 client_on_event(const struct agent_event *ev, void *arg)
@@ -335,16 +345,23 @@ client_on_event(const struct agent_event *ev, void *arg)
 	c->dirty = 1;
 	switch (ev->type) {
 	case AGENT_EV_MESSAGE:
+		client_relay_ok(c);
 		if (here) {
 			client_chat_tail(c);
 			break;
 		}
-		who = cli_contact_name(c->app, ev->contact, ev->name);
-		client_notify(c, who);
-		free(who);
+		if (!client_muted(c, ev->contact)) {
+			who = cli_contact_name(c->app, ev->contact, ev->name);
+			client_notify(c, who);
+			free(who);
+		}
 		c->model = 1;
 		break;
 	case AGENT_EV_SENT:
+		client_relay_ok(c);
+		if (here)
+			client_chat_tail(c);
+		break;
 	case AGENT_EV_DELIVERED:
 		if (here)
 			client_chat_tail(c);

@@ -184,22 +184,11 @@ app_run_profile(struct app *app, const struct app_globals *g, int needed)
 	return 0;
 }
 
-/*
- * Run the agent until idle; say so when the network is not there.  A
- * profile without connections has nothing to take in or flush, and the
- * agent, holding no relay session, would only wait out the timeout.
- */
+/* Run the agent until idle; say so when the network is not there. */
 static void
 app_run_idle(struct app *app)
 {
-	struct agent_conn_info *ci = NULL;
-	size_t n = 0;
-
-	if (agent_conns(app->agent, &ci, &n) == 0 && n == 0)
-		return;
-	agent_conns_free(ci, n);
-	if (agent_run(app->agent, APP_NET_TIMEOUT_MS, AGENT_RUN_IDLE) ==
-	    NOID_ERR_TIMEOUT)
+	if (app_agent_settle(app, APP_NET_TIMEOUT_MS) == NOID_ERR_TIMEOUT)
 		fprintf(stderr,
 		    "noid: warning: the relays did not answer in "
 		    "time; what is queued goes next time noid "

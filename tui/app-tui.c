@@ -34,47 +34,73 @@ static const char tui_config_default[] =
     "# Ring the terminal bell on a message in another conversation.\n"
     "notify-bell = yes\n"
     "# Send an OSC 9 / OSC 777 notification too (terminals and tmux flag\n"
-    "# the window).\n"
+    "# the window).  /mute turns both off for one conversation.\n"
     "notify-osc = yes\n"
     "# Show the conversation list (it hides itself below 60 columns).\n"
     "show-list = yes\n"
+    "# Mouse: click a conversation to open it, wheel to scroll.  Off by\n"
+    "# default so the terminal's own selection keeps working.\n"
+    "mouse = no\n"
     "# Colours (NO_COLOR in the environment turns them off as well).\n"
-    "colour = yes\n";
+    "colour = yes\n"
+    "# Colours by role: color.ROLE = FOREGROUND,BACKGROUND,ATTRIBUTES\n"
+    "# with colour names or 0-255 and bold, dim, underline, reverse,\n"
+    "# italic, blink joined by '+'.  Roles: normal status list selected\n"
+    "# unread request timestamp day nick_self nick_peer event error\n"
+    "# notice verified trust_qr trust_link delivery input separator qr\n"
+    "# color.unread = yellow,default,bold\n"
+    "# color.status = 15,4\n";
+
+/* Apply one "key = value" line of the config. */
+static void
+tui_config_line(struct client *c, const char *line)
+{
+	char key[64], val[64], *cause = NULL;
+	int yes;
+
+	if (theme_parse_line(&c->theme, line, &cause) != NOID_ERR_NOENT ||
+	    cause != NULL) {
+		/* A colour line: a bad one is named, the rest still apply. */
+		if (cause != NULL)
+			client_set_note(c, "config: %s", cause);
+		free(cause);
+		return;
+	}
+	if (sscanf(line, " %63[a-z-] = %63s", key, val) != 2)
+		return;
+	yes = strcmp(val, "yes") == 0 || strcmp(val, "on") == 0 ||
+	    strcmp(val, "1") == 0;
+	if (strcmp(key, "notify-bell") == 0)
+		c->notify_bell = yes;
+	else if (strcmp(key, "notify-osc") == 0)
+		c->notify_osc = yes;
+	else if (strcmp(key, "show-list") == 0)
+		c->show_list = yes;
+	else if (strcmp(key, "mouse") == 0)
+		c->mouse = yes;
+	else if (strcmp(key, "colour") == 0 || strcmp(key, "color") == 0)
+		c->use_colour = yes;
+}
 
 /* Read DIR/config (writing the defaults when missing). */
 static void
 tui_config_load(struct client *c)
 {
 	char *path = path_join(c->app->dir, TUI_CONFIG), *line, *save = NULL;
-	char key[64], val[64];
 	uint8_t *data = NULL;
 	size_t len;
-	int yes;
 
 	c->notify_bell = c->notify_osc = c->show_list = c->use_colour = 1;
-	if (file_read_all(path, 65536, &data, &len) != 0) {
+	theme_init(&c->theme, theme_env_no_color());
+	if (file_read_all(path, 65536, &data, &len) != 0)
 		file_write_atomic(
 		    path, tui_config_default, strlen(tui_config_default), 0600);
-		free(path);
-		return;
-	}
-	for (line = strtok_r((char *)data, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '#' ||
-		    sscanf(line, " %63[a-z-] = %63s", key, val) != 2)
-			continue;
-		yes = strcmp(val, "yes") == 0 || strcmp(val, "on") == 0 ||
-		    strcmp(val, "1") == 0;
-		if (strcmp(key, "notify-bell") == 0)
-			c->notify_bell = yes;
-		else if (strcmp(key, "notify-osc") == 0)
-			c->notify_osc = yes;
-		else if (strcmp(key, "show-list") == 0)
-			c->show_list = yes;
-		else if (strcmp(key, "colour") == 0 ||
-		    strcmp(key, "color") == 0)
-			c->use_colour = yes;
-	}
+	else
+		for (line = strtok_r((char *)data, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			tui_config_line(c, line);
+	if (!c->use_colour)
+		c->theme.no_color = 1;
 	free(data);
 	free(path);
 }
@@ -201,6 +227,10 @@ tui_submit(struct client *c)
 	if (cmd_is_command(line, &text)) {
 		if (cmd_execute(c, line, &cause) != 0 && cause != NULL)
 			client_set_note(c, "%s", cause);
+		goto out;
+	}
+	if (c->connect_wait) {
+		client_connect_link(c, line);
 		goto out;
 	}
 	if (cv == NULL || cv->state != AGENT_CONN_READY) {
@@ -351,6 +381,16 @@ tui_key_overlay(struct client *c, int ch)
 		client_invite_share(c);
 		return 1;
 	}
+	if (c->hits_query != NULL) {
+		if (ch == KEY_UP || ch == KEY_DOWN) {
+			client_search_move(c, ch == KEY_UP ? -1 : 1);
+			return 1;
+		}
+		if (ch == KEY_ENTER || ch == '\r') {
+			client_search_jump(c);
+			return 1;
+		}
+	}
 	if (ch == 'q') {
 		client_overlay_close(c);
 		return 1;
@@ -395,6 +435,34 @@ tui_key_op(int ch)
 	return INPUT_OP_NONE;
 }
 
+/* A mouse event: click a conversation, wheel to scroll. */
+static void
+tui_mouse(struct client *c)
+{
+	const struct layout_rect *l = &c->lay.list;
+	MEVENT me;
+
+	if (getmouse(&me) != OK)
+		return;
+	if (me.bstate & BUTTON4_PRESSED) {
+		if (c->overlay != OVERLAY_NONE)
+			c->ov_scroll += 3;
+		else
+			c->scroll += 3;
+	} else if (me.bstate & BUTTON5_PRESSED) {
+		if (c->overlay != OVERLAY_NONE)
+			c->ov_scroll = c->ov_scroll > 3 ? c->ov_scroll - 3 : 0;
+		else
+			c->scroll = c->scroll > 3 ? c->scroll - 3 : 0;
+	} else if ((me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) &&
+	    c->overlay != OVERLAY_INVITE && me.x >= l->x &&
+	    me.x < l->x + l->w && me.y >= l->y && me.y < l->y + l->h) {
+		client_overlay_close(c);
+		tui_select(c, (size_t)(me.y - l->y));
+	}
+	c->dirty = 1;
+}
+
 /* One key or character. */
 static void
 tui_key(struct client *c, wint_t wch, int is_key)
@@ -428,6 +496,10 @@ tui_key(struct client *c, wint_t wch, int is_key)
 	}
 	if (is_key && ch == KEY_RESIZE) {
 		c->resized = 1;
+		return;
+	}
+	if (is_key && ch == KEY_MOUSE) {
+		tui_mouse(c);
 		return;
 	}
 	if (tui_key_global(c, ch, alt))
@@ -503,6 +575,12 @@ tui_curses_start(struct client *c)
 	/* Bracketed paste on. */
 	printf("\033[?2004h");
 	fflush(stdout);
+	if (c->mouse) {
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED |
+		        BUTTON5_PRESSED,
+		    NULL);
+		mouseinterval(0);
+	}
 	win_colours_init(c);
 	c->cols = COLS;
 	c->rows = LINES;

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long `profiles rm` waits for relays to pass on the goodbyes. */
+#define CLI_PROFILE_RM_WAIT_MS 10000
+
 /* This machine's name, for the device record of a new profile. */
 static void
 cli_device_name(char *buf, size_t len)
@@ -211,11 +214,16 @@ cli_exec_profiles_rm(struct cli_ctx *ctx)
 {
 	uint8_t id[STORE_ID_LEN];
 
+	int rc;
+
 	if (cli_profile_find(ctx->app, ctx->argv[0], id) != 0)
 		return cli_fail(ctx, "no profile named '%s'", ctx->argv[0]);
-	return cli_fail(ctx,
-	    "deleting a profile is not supported by this "
-	    "version's store yet");
+	if ((rc = app_profile_delete(ctx->app, id, CLI_PROFILE_RM_WAIT_MS)) !=
+	    0)
+		return cli_fail(ctx, "can't delete '%s': %s", ctx->argv[0],
+		    noid_strerror(rc));
+	cli_printf(ctx, "deleted profile '%s' and its history\n", ctx->argv[0]);
+	return 0;
 }
 
 /* `noid passwd`: the store is open (app-run.c asked for the old one). */
@@ -240,7 +248,8 @@ cli_exec_passwd(struct cli_ctx *ctx)
 			goto out;
 		}
 	}
-	rc = store_change_password(app->st, app->password, new);
+	rc = store_change_password_flags(
+	    app->st, app->password, new, app->store_flags & STORE_FAST_KDF);
 	if (rc == NOID_ERR_PASSWORD)
 		cli_fail(ctx, "wrong password for %s", app->dir);
 	else if (rc != 0)

@@ -143,9 +143,11 @@ out:
 	return code;
 }
 
-/* Connect to a relay and finish the handshake; *ms: time it took. */
+/* Connect to a relay and finish the handshake within timeout_ms; *ms:
+ * the time it took. */
 int
-cli_relay_probe(const char *address, uint64_t *ms, const char **why)
+cli_relay_probe(
+    const char *address, int timeout_ms, uint64_t *ms, const char **why)
 {
 	struct relay_addr a;
 	struct addrinfo hints, *ai = NULL;
@@ -154,7 +156,7 @@ cli_relay_probe(const char *address, uint64_t *ms, const char **why)
 	enum transport_event ev = TRANSPORT_EV_NONE;
 	const uint8_t *block;
 	uint64_t start = clock_mono_ms(),
-	         deadline = start + RELAY_TEST_TIMEOUT_MS;
+	         deadline = start + (uint64_t)timeout_ms;
 	char port[8];
 	int fd = -1, rc;
 
@@ -228,7 +230,8 @@ cli_exec_relays_test(struct cli_ctx *ctx)
 	for (i = 0; i < (n > 0 ? n : app->relay != NULL); i++) {
 		const struct app_relay *x = n > 0 ? &r[i] : &one;
 
-		rc = cli_relay_probe(x->address, &ms, &why);
+		rc = cli_relay_probe(
+		    x->address, RELAY_TEST_TIMEOUT_MS, &ms, &why);
 		if (rc == 0)
 			cli_printf(ctx, "ok    %s  (%llu ms)\n", x->address,
 			    (unsigned long long)ms);

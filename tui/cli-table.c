@@ -46,14 +46,16 @@ const struct cli_cmd cli_cmds[] = {
                 "see the new name.",
         .min_args = 2,
         .max_args = 2,
-        .flags = CLI_NO_PROFILE,
+        .flags = CLI_NO_PROFILE | CLI_NET,
         .exec = cli_exec_profiles_rename},
     {.name = "profiles",
         .sub = "rm",
         .args = "NAME",
         .summary = "delete a profile",
         .help = "Delete a profile, its contacts and its history from "
-                "this device.",
+                "this device.  Its contacts are told the connections "
+                "are gone.  There is no undo: export it first to keep "
+                "a copy.",
         .min_args = 1,
         .max_args = 1,
         .flags = CLI_NO_PROFILE,
@@ -151,6 +153,7 @@ const struct cli_cmd cli_cmds[] = {
         .help = "Change the name you see for CONTACT; they are not told.",
         .min_args = 2,
         .max_args = 2,
+        .flags = CLI_NET,
         .exec = cli_exec_contacts_rename},
     {.name = "contacts",
         .sub = "rm",

@@ -164,6 +164,8 @@ int relay_embed_owned(const struct relay_embed *re);
 char *relay_embed_saved_address(const char *dir);
 /* Stop it if we started it; free.  NULL is a no-op. */
 void relay_embed_stop(struct relay_embed *re);
+/* Free, leaving it running: it keeps the queues between runs. */
+void relay_embed_release(struct relay_embed *re);
 /* The path of the noid-relay binary: beside noid, else PATH (caller
  * frees); NULL when not found.  NOID_RELAY overrides. */
 char *relay_embed_find_binary(void);
@@ -208,6 +210,7 @@ struct app {
 	struct app_loop *loop; /* an instance's loop; NULL for one-shot */
 	struct relay_embed *relay;
 	int relay_err; /* why the embedded relay did not start */
+	int on_embedded; /* the agent uses the embedded relay */
 	struct ctl_server *ctl;
 	struct app_listener *listeners;
 	struct tui *tui; /* the screen, when there is one */
@@ -222,12 +225,16 @@ void app_free(struct app *app);
 int app_open_store(struct app *app, const char *password, int create);
 int app_profile_select(struct app *app, const char *name);
 int app_profile_switch(struct app *app, const uint8_t id[STORE_ID_LEN]);
+int app_profile_delete(
+    struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms);
 int app_relays_get(struct app *app, struct app_relay **out, size_t *n);
 int app_relays_put(struct app *app, const struct app_relay *r, size_t n);
 void app_relays_free(struct app_relay *r, size_t n);
 int app_relay_address_check(
     const char *address, const char **why, char **canon);
 int app_agent_start(struct app *app);
+/* Run the agent alone until idle (at most ms); NOID_ERR_TIMEOUT. */
+int app_agent_settle(struct app *app, int ms);
 void app_agent_stop(struct app *app);
 int app_agent_restart(struct app *app);
 void app_listen(struct app *app, agent_event_cb cb, void *arg);
@@ -254,6 +261,7 @@ int app_instance_start(struct app *app);
 /* ---- app-tui.c, app-model.c, win-*.c: the full-screen client ---------- */
 
 #include "layout.h"
+#include "theme.h"
 
 /* Bare `noid`: first run or the main screen; the exit code. */
 int app_tui_main(const struct app_globals *g);
@@ -270,6 +278,7 @@ struct client_conv {
 	int trust;
 	uint64_t unread;
 	char *preview;
+	int muted; /* no notifications for this conversation */
 };
 
 /* One item of the chat pane: a message, or an event note (dir 0). */
@@ -315,10 +324,21 @@ struct client {
 	int ov_link_shown;
 	uint8_t ov_conn[STORE_ID_LEN];
 	void (*ov_yes)(struct client *c);
+	int connect_wait; /* the next line typed is an invitation link */
+	struct store_hit *hits; /* search results shown in the overlay */
+	size_t nhits;
+	size_t hit_sel;
+	char *hits_query;
+	uint8_t jump[STORE_ID_LEN]; /* message to bring into view */
+	int has_jump;
+	uint8_t mark[STORE_ID_LEN]; /* message highlighted (a search hit) */
+	int has_mark;
+	uint8_t ov_profile[STORE_ID_LEN]; /* profile a confirm is about */
 	int pasting;
 	struct buf paste;
 	int esc; /* an Escape came: the next key is Alt- */
-	int notify_bell, notify_osc, show_list, use_colour;
+	int notify_bell, notify_osc, show_list, use_colour, mouse;
+	struct theme theme;
 	int quit;
 };
 
@@ -343,6 +363,16 @@ void client_overlay_close(struct client *c);
 void client_cmds_init(void);
 void client_invite_open(struct client *c, const char *note);
 void client_invite_share(struct client *c);
+/* Say what a blocking step is doing, on screen now (before it blocks). */
+void client_busy(struct client *c, const char *what);
+/* The next line typed is a link to connect with. */
+void client_connect_open(struct client *c);
+void client_connect_link(struct client *c, const char *link);
+/* Search results: move the selection, open the selected one. */
+void client_search_move(struct client *c, int delta);
+void client_search_jump(struct client *c);
+/* Whether a conversation's notifications are off (/mute). */
+int client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN]);
 
 /* win-main.c: drawing. */
 void win_draw(struct client *c);
@@ -472,8 +502,10 @@ char *cli_contact_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN]);
 int cli_contact_set_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name);
-/* Handshake with the relay at address (bounded wait); *ms round trip. */
-int cli_relay_probe(const char *address, uint64_t *ms, const char **why);
+/* Handshake with the relay at address (within timeout_ms); *ms round
+ * trip. */
+int cli_relay_probe(
+    const char *address, int timeout_ms, uint64_t *ms, const char **why);
 
 /* ---- cli-*.c: the command handlers (cli-table.c lists them) ---------- */
 

@@ -25,14 +25,15 @@ static struct cmd_entry cmd_table[] = {
             "trusted than a code scanned in person.  An invitation works "
             "once."},
     {.name = "connect",
-        .args = "LINK",
-        .min_args = 1,
+        .args = "[LINK]",
+        .min_args = 0,
         .max_args = 1,
         .rest = 1,
         .help = "ask to connect through an invitation link",
         .long_help =
             "Sends a connection request through LINK, an invitation "
-            "someone showed or sent you.  Spaces and line breaks in a "
+            "someone showed or sent you; without LINK, the next line you "
+            "paste is taken as the link.  Spaces and line breaks in a "
             "pasted link do not matter.  The other side sees your profile "
             "name and accepts or rejects the request."},
     {.name = "requests",
@@ -61,7 +62,7 @@ static struct cmd_entry cmd_table[] = {
             "Rejects the connection request named REQUEST.  The person is "
             "not told why, and the invitation stays used."},
     {.name = "profile",
-        .args = "[NAME]",
+        .args = "[NAME | new NAME | rename NEW | delete NAME]",
         .max_args = 1,
         .rest = 1,
         .help = "switch profile, or list profiles",
@@ -113,6 +114,12 @@ static struct cmd_entry cmd_table[] = {
         .help = "delete the current contact (asks first)",
         .long_help = "Deletes the current contact, its queues and its history "
                      "after asking for confirmation.  This cannot be undone."},
+    {.name = "mute",
+        .help = "notifications off (or on again) for this conversation",
+        .long_help =
+            "Turns the bell and terminal notification off for the current "
+            "conversation, or back on.  Other conversations still "
+            "notify."},
     {.name = "relays",
         .args = "[add ADDRESS [KEY] | rm ADDRESS | test | trust ADDRESS]",
         .max_args = 3,

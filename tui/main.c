@@ -9,6 +9,7 @@
  */
 #include "client.h"
 
+#include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,10 @@ main(int argc, char **argv)
 	int i;
 
 	setlocale(LC_ALL, "");
+	/* Messages are UTF-8 whatever the environment says: without a
+	 * UTF-8 locale ncursesw would draw CJK and emoji as escapes. */
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		setlocale(LC_CTYPE, "C.UTF-8");
 	process_no_core();
 	memset(&g, 0, sizeof g);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

@@ -7,6 +7,10 @@
  * queues are on it), so the port the first start picked is kept in
  * DIR/relay.state with the pid; a relay still running from an earlier
  * process (e.g. one killed with -9) is reused instead of started twice.
+ * The relay outlives the client that started it: it holds the queues
+ * contacts write to while noid is not running (messages wait there, as
+ * on any relay), and the next run reuses it.  The pid in relay.state
+ * stops it.
  * The relay prints its address as its first line on stdout; we read
  * that one line (bounded wait: the child could be broken) and keep the
  * pipe open so later output never hits a closed pipe.
@@ -172,6 +176,18 @@ relay_embed_read_address(int fd, char **address)
 	return rc;
 }
 
+/* Close every descriptor from fd up (in the child, before exec). */
+static void
+relay_embed_close_from(int fd)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (close_range((unsigned)fd, ~0u, 0) == 0)
+		return;
+	for (; fd < (max > 0 ? max : 1024); fd++)
+		close(fd);
+}
+
 /* Fork and exec the relay; stdout into a pipe, stderr to a log. */
 static int
 relay_embed_spawn(
@@ -193,8 +209,11 @@ relay_embed_spawn(
 		goto out;
 	}
 	if (pid == 0) {
-		/* Its own session: a ^C meant for us must not stop it. */
+		/* Its own session: a ^C meant for us must not stop it.  It
+		 * outlives us, so a write to the pipe we close must not
+		 * kill it (an ignored signal stays ignored across exec). */
 		setsid();
+		signal(SIGPIPE, SIG_IGN);
 		dup2(p[1], 1);
 		logfd =
 		    open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -203,6 +222,9 @@ relay_embed_spawn(
 		logfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (logfd >= 0)
 			dup2(logfd, 0);
+		/* It outlives us: it must not hold our other descriptors
+		 * (a caller's pipes would never see end of file). */
+		relay_embed_close_from(3);
 		execl(bin, "noid-relay", "--data-dir", rdir, "--listen", listen,
 		    (char *)NULL);
 		_exit(127);
@@ -298,6 +320,15 @@ int
 relay_embed_owned(const struct relay_embed *re)
 {
 	return re->owned;
+}
+
+/* Leave the relay running for the next run, and free. */
+void
+relay_embed_release(struct relay_embed *re)
+{
+	if (re != NULL)
+		re->owned = 0;
+	relay_embed_stop(re);
 }
 
 /* Stop the relay if ours, and free. */

@@ -19,42 +19,51 @@
 #include <string.h>
 #include <time.h>
 
-enum win_colour { WC_OWN = 1, WC_THEIRS, WC_NOTE, WC_BAR, WC_MARK };
-
-/* Colours, unless NO_COLOR or the config says no. */
+/* Colour pairs, one per theme role (pair 0 is the terminal's own). */
 void
 win_colours_init(struct client *c)
 {
-	const char *nc = getenv("NO_COLOR");
+	struct theme_style st;
+	int i;
 
-	if (!c->use_colour || (nc != NULL && *nc != '\0') || !has_colors()) {
-		c->use_colour = 0;
+	if (c->theme.no_color || !has_colors()) {
+		c->theme.no_color = 1;
 		return;
 	}
 	start_color();
 	use_default_colors();
-	init_pair(WC_OWN, COLOR_CYAN, -1);
-	init_pair(WC_THEIRS, COLOR_GREEN, -1);
-	init_pair(WC_NOTE, COLOR_YELLOW, -1);
-	init_pair(WC_BAR, COLOR_BLACK, COLOR_CYAN);
-	init_pair(WC_MARK, COLOR_MAGENTA, -1);
+	for (i = 0; i < THEME_ROLE_COUNT; i++) {
+		st = theme_get(&c->theme, (enum theme_role)i);
+		if (st.fg >= COLORS)
+			st.fg = THEME_COLOR_DEFAULT;
+		if (st.bg >= COLORS)
+			st.bg = THEME_COLOR_DEFAULT;
+		init_pair((short)(i + 1), (short)st.fg, (short)st.bg);
+	}
 }
 
-/* An attribute: the colour pair, or a plain stand-in without colour. */
+/* The curses attributes of a theme role. */
 static attr_t
-win_attr(const struct client *c, enum win_colour wc)
+win_attr(const struct client *c, enum theme_role role)
 {
-	if (c->use_colour)
-		return COLOR_PAIR(wc) | (wc == WC_BAR ? A_NORMAL : A_NORMAL);
-	switch (wc) {
-	case WC_BAR:
-		return A_REVERSE;
-	case WC_NOTE:
-	case WC_OWN:
-		return A_BOLD;
-	default:
-		return A_NORMAL;
-	}
+	struct theme_style st = theme_get(&c->theme, role);
+	attr_t a = A_NORMAL;
+
+	if (!c->theme.no_color)
+		a |= COLOR_PAIR(role + 1);
+	if (st.attrs & THEME_BOLD)
+		a |= A_BOLD;
+	if (st.attrs & THEME_DIM)
+		a |= A_DIM;
+	if (st.attrs & THEME_UNDERLINE)
+		a |= A_UNDERLINE;
+	if (st.attrs & THEME_REVERSE)
+		a |= A_REVERSE;
+	if (st.attrs & THEME_ITALIC)
+		a |= A_ITALIC;
+	if (st.attrs & THEME_BLINK)
+		a |= A_BLINK;
+	return a;
 }
 
 /* Draw s at (y, x), cut to w cells; returns the cells used. */
@@ -92,6 +101,15 @@ win_trust_mark(int trust)
 	}
 }
 
+/* The theme role of a trust mark. */
+static enum theme_role
+win_trust_role(int trust)
+{
+	return trust == AGENT_TRUST_VERIFIED ? THEME_VERIFIED
+	    : trust == AGENT_TRUST_QR        ? THEME_TRUST_QR
+	                                     : THEME_TRUST_LINK;
+}
+
 /* The conversation list. */
 static void
 win_list(struct client *c)
@@ -99,23 +117,29 @@ win_list(struct client *c)
 	const struct layout_rect *r = &c->lay.list;
 	const struct client_conv *v;
 	char head[128];
+	attr_t base;
 	size_t i;
-	int y = r->y, x, used;
+	int y = r->y, x;
 
 	for (i = 0; i < c->nconvs && y < r->y + r->h; i++, y++) {
 		v = &c->convs[i];
-		if (i == c->sel)
-			attron(A_REVERSE);
+		base = win_attr(c, i == c->sel ? THEME_SELECTED : THEME_LIST);
+		attrset(base);
 		win_fill(y, r->x, r->w);
-		if (v->state == AGENT_CONN_REQUESTED)
-			snprintf(head, sizeof head, "? ");
-		else
+		if (v->state == AGENT_CONN_REQUESTED) {
+			attrset(base | win_attr(c, THEME_REQUEST));
+			x = r->x + win_put(y, r->x, "? ", 2, r->w);
+		} else {
+			if (i != c->sel)
+				attrset(win_attr(c, win_trust_role(v->trust)));
 			snprintf(
 			    head, sizeof head, "%s ", win_trust_mark(v->trust));
-		x = r->x + win_put(y, r->x, head, strlen(head), r->w);
-		used =
-		    win_put(y, x, v->name, strlen(v->name), r->w - (x - r->x));
-		x += used;
+			x = r->x + win_put(y, r->x, head, strlen(head), r->w);
+		}
+		attrset(i == c->sel ? base
+		        : v->unread ? win_attr(c, THEME_UNREAD)
+		                    : base);
+		x += win_put(y, x, v->name, strlen(v->name), r->w - (x - r->x));
 		if (v->state == AGENT_CONN_REQUESTED)
 			snprintf(head, sizeof head, " (request)");
 		else if (v->state != AGENT_CONN_READY)
@@ -125,55 +149,67 @@ win_list(struct client *c)
 			    (unsigned long long)v->unread);
 		else
 			head[0] = '\0';
-		attron(A_BOLD);
 		x += win_put(y, x, head, strlen(head), r->w - (x - r->x));
-		attroff(A_BOLD);
+		if (v->muted)
+			x += win_put(
+			    y, x, " ∅", strlen(" ∅"), r->w - (x - r->x));
 		if (v->preview != NULL && r->w - (x - r->x) > 4) {
-			attron(A_DIM);
+			attrset(base | A_DIM);
 			x += win_put(y, x, " ", 1, 1);
 			win_put(y, x, v->preview, strcspn(v->preview, "\n"),
 			    r->w - (x - r->x));
-			attroff(A_DIM);
 		}
-		if (i == c->sel)
-			attroff(A_REVERSE);
+		attrset(A_NORMAL);
 	}
 	if (c->nconvs == 0 && r->h > 2) {
-		attron(A_DIM);
+		attrset(A_DIM);
 		win_put(r->y, r->x, "no contacts yet", 15, r->w);
 		win_put(r->y + 1, r->x, "F2 /invite", 10, r->w);
 		win_put(r->y + 2, r->x, "/connect LINK", 13, r->w);
-		attroff(A_DIM);
+		attrset(A_NORMAL);
 	}
+	attrset(win_attr(c, THEME_SEPARATOR));
 	for (y = c->lay.sep.y;
 	     c->lay.sep.w > 0 && y < c->lay.sep.y + c->lay.sep.h; y++)
 		mvaddch(y, c->lay.sep.x, ACS_VLINE);
+	attrset(A_NORMAL);
 }
 
-/* The text of one chat item (caller frees). */
+/*
+ * The text of one chat item (caller frees); spans[0..3] get the byte
+ * offsets where its parts end: time, name, text, marks.
+ */
 static char *
-win_msg_text(struct client *c, const struct client_msg *cm)
+win_msg_text(struct client *c, const struct client_msg *cm, size_t spans[4])
 {
 	const struct client_conv *cv = client_current(c);
 	const struct store_msg *m = &cm->m;
+	const char *who, *mark = "";
 	char when[8], *s;
 	time_t t = (time_t)(m->ts_ms / 1000);
 	struct tm tm;
-	const char *mark = "";
+	int n;
 
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%H:%M", &tm);
+	spans[0] = strlen(when);
 	if (m->dir == 0) {
-		xasprintf(&s, "%s %.*s", when, (int)m->text_len, m->text);
+		n = xasprintf(&s, "%s %.*s", when, (int)m->text_len, m->text);
+		spans[1] = spans[0];
+		spans[2] = spans[3] = (size_t)n;
 		return s;
 	}
 	if (m->dir == STORE_DIR_OUT)
 		mark = m->status == STORE_STATUS_DELIVERED ? " ✓✓"
 		    : m->status == STORE_STATUS_SENT       ? " ✓"
 		                                           : " …";
-	xasprintf(&s, "%s %s: %.*s%s", when,
-	    m->dir == STORE_DIR_OUT ? "me" : (cv ? cv->name : "?"),
-	    (int)m->text_len, m->deleted ? "(deleted)" : m->text, mark);
+	who = m->dir == STORE_DIR_OUT ? "me" : (cv ? cv->name : "?");
+	n = xasprintf(&s, "%s %s: %.*s%s", when, who,
+	    m->deleted ? 9 : (int)m->text_len,
+	    m->deleted ? "(deleted)" : m->text, mark);
+	spans[1] = spans[0] + 1 + strlen(who) + 1;
+	spans[3] = (size_t)n;
+	spans[2] = spans[3] - strlen(mark);
 	return s;
 }
 
@@ -199,10 +235,11 @@ win_msg_rows(struct client *c, size_t i, int w)
 {
 	struct client_msg *cm = &c->msgs[i];
 	struct utf8_line *lines = NULL;
+	size_t spans[4];
 	char *s;
 
 	if (cm->rows_w != w) {
-		s = win_msg_text(c, cm);
+		s = win_msg_text(c, cm, spans);
 		cm->rows = (int)utf8_wrap(s, strlen(s), w, &lines);
 		cm->rows_w = w;
 		free(lines);
@@ -211,46 +248,94 @@ win_msg_rows(struct client *c, size_t i, int w)
 	return cm->rows + win_new_day(c, i);
 }
 
+/*
+ * Draw one wrapped row of a chat item: the bytes [off, off + len) of s,
+ * each part (spans: where time, name, text and marks end) in its role.
+ */
+static void
+win_msg_row(struct client *c, int y, const char *s, size_t off, size_t len,
+    const size_t spans[4], const enum theme_role roles[4])
+{
+	const struct layout_rect *r = &c->lay.chat;
+	size_t end = off + len, stop;
+	int x = r->x, k;
+
+	for (k = 0; k < 4 && off < end; k++) {
+		if (spans[k] <= off)
+			continue;
+		stop = spans[k] < end ? spans[k] : end;
+		attrset(win_attr(c, roles[k]));
+		x += win_put(y, x, s + off, stop - off, r->w - (x - r->x));
+		off = stop;
+	}
+	attrset(A_NORMAL);
+}
+
 /* Draw item i's rows from screen row y, skipping its first skip rows. */
 static void
 win_msg_draw(struct client *c, size_t i, int y, int skip, int ymax)
 {
 	const struct layout_rect *r = &c->lay.chat;
 	const struct store_msg *m = &c->msgs[i].m;
+	enum theme_role roles[4] = {THEME_TIMESTAMP,
+	    m->dir == STORE_DIR_OUT ? THEME_NICK_SELF : THEME_NICK_PEER,
+	    m->dir == 0 ? THEME_EVENT : THEME_NORMAL, THEME_DELIVERY};
 	struct utf8_line *lines = NULL;
 	char *s, day[64];
 	time_t t = (time_t)(m->ts_ms / 1000);
 	struct tm tm;
-	size_t n, k;
+	size_t n, k, spans[4];
 	int row = 0;
 
 	if (win_new_day(c, i)) {
 		if (row++ >= skip && y < ymax) {
 			localtime_r(&t, &tm);
 			strftime(day, sizeof day, "── %a %d %b %Y ──", &tm);
-			attron(A_DIM);
+			attrset(win_attr(c, THEME_DAY));
 			win_put(y++, r->x + (r->w > 22 ? (r->w - 22) / 2 : 0),
 			    day, strlen(day), r->w);
-			attroff(A_DIM);
+			attrset(A_NORMAL);
 		}
 	}
-	s = win_msg_text(c, &c->msgs[i]);
+	if (c->has_mark && memcmp(m->id, c->mark, STORE_ID_LEN) == 0)
+		roles[2] = THEME_SELECTED;
+	s = win_msg_text(c, &c->msgs[i], spans);
 	n = utf8_wrap(s, strlen(s), r->w, &lines);
-	attron(win_attr(c,
-	    m->dir == 0                   ? WC_NOTE
-	        : m->dir == STORE_DIR_OUT ? WC_OWN
-	                                  : WC_THEIRS));
 	for (k = 0; k < n && y < ymax; k++, row++) {
 		if (row < skip)
 			continue;
-		win_put(y++, r->x, s + lines[k].off, lines[k].len, r->w);
+		win_msg_row(
+		    c, y++, s, lines[k].off, lines[k].len, spans, roles);
 	}
-	attroff(win_attr(c,
-	    m->dir == 0                   ? WC_NOTE
-	        : m->dir == STORE_DIR_OUT ? WC_OWN
-	                                  : WC_THEIRS));
 	free(lines);
 	free(s);
+}
+
+/*
+ * Bring the message c->jump into view (a search hit): load older pages
+ * until it is there, then scroll so it sits mid-pane.
+ */
+static void
+win_chat_jump(struct client *c)
+{
+	const struct layout_rect *r = &c->lay.chat;
+	size_t i, k;
+	int below = 0;
+
+	c->has_jump = 0;
+	for (;;) {
+		for (i = c->nmsgs; i > 0; i--)
+			if (memcmp(c->msgs[i - 1].m.id, c->jump,
+			        STORE_ID_LEN) == 0)
+				break;
+		if (i > 0 || !client_chat_load_older(c))
+			break;
+	}
+	if (i == 0)
+		return;
+	for (k = i; k < c->nmsgs; k++)
+		below += win_msg_rows(c, k, r->w);
+	c->scroll = below > r->h / 2 ? below - r->h / 2 : 0;
 }
 
 /* The chat pane, filled from the bottom. */
@@ -263,6 +348,8 @@ win_chat(struct client *c)
 
 	if (r->w <= 0 || r->h <= 0)
 		return;
+	if (c->has_jump)
+		win_chat_jump(c);
 	for (;;) {
 		want = r->h + c->scroll;
 		total = 0;
@@ -289,7 +376,7 @@ win_chat(struct client *c)
 		skip = 0;
 	}
 	if (c->nmsgs == 0 && client_current(c) != NULL) {
-		attron(A_DIM);
+		attrset(win_attr(c, THEME_NOTICE));
 		win_put(r->y + r->h - 1, r->x,
 		    client_current(c)->state == AGENT_CONN_REQUESTED
 		        ? "wants to connect (claims this name): /accept or "
@@ -297,7 +384,7 @@ win_chat(struct client *c)
 		        : "no messages yet",
 		    client_current(c)->state == AGENT_CONN_REQUESTED ? 51 : 15,
 		    r->w);
-		attroff(A_DIM);
+		attrset(A_NORMAL);
 	}
 }
 
@@ -310,12 +397,12 @@ win_status(struct client *c)
 	char *s;
 	int x;
 
-	attron(win_attr(c, WC_BAR));
+	attrset(win_attr(c, THEME_STATUS));
 	win_fill(r->y, r->x, r->w);
 	xasprintf(&s, " %s%s%s · relay %s%s · F1 help ", c->app->profile_name,
 	    cv ? " → " : "", cv ? cv->name : "",
 	    c->relay_err        ? "unreachable"
-	        : c->app->agent ? (c->app->relay ? "embedded" : "ok")
+	        : c->app->agent ? (c->app->on_embedded ? "embedded" : "ok")
 	                        : "off",
 	    c->other_unread ? " · unread in other profiles" : "");
 	x = win_put(r->y, r->x, s, strlen(s), r->w);
@@ -323,9 +410,8 @@ win_status(struct client *c)
 	if (c->note != NULL && r->w - x > 4) {
 		attron(A_BOLD);
 		win_put(r->y, r->x + x, c->note, strlen(c->note), r->w - x);
-		attroff(A_BOLD);
 	}
-	attroff(win_attr(c, WC_BAR));
+	attrset(A_NORMAL);
 }
 
 /* The input line; leaves the cursor in it. */

@@ -206,7 +206,7 @@ unlock(struct side *s)
 	uint64_t t0 = clock_mono_us();
 	double ms;
 
-	check(key_unlock(path, "bench password", &key), "unlock");
+	check(key_unlock_flags(path, "bench password", 1, &key), "unlock");
 	ms = ms_since(t0);
 	secret_free(key);
 	free(path);

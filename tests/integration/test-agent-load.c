@@ -181,10 +181,27 @@ both_security(void *arg)
 	    peer_count(&B, AGENT_EV_SECURITY, NULL) >= n;
 }
 
+/* Both saw SECURITY REKEYED; their new codes match and differ from old. */
+static void
+check_rekeyed(const struct agent_code *old)
+{
+	struct agent_code a1, b1;
+	size_t one = 1;
+
+	pump2(&A, &B, both_security, &one, 30000);
+	cr_assert_eq(peer_last(&A, AGENT_EV_SECURITY, ca)->security,
+	    AGENT_SECURITY_REKEYED);
+	cr_assert_eq(peer_last(&B, AGENT_EV_SECURITY, cb)->security,
+	    AGENT_SECURITY_REKEYED);
+	cr_assert_eq(agent_code(A.a, ca, &a1), 0);
+	cr_assert_eq(agent_code(B.a, cb, &b1), 0);
+	cr_assert_str_eq(a1.digits, b1.digits, "codes match after re-key");
+	cr_assert_str_neq(a1.digits, old->digits, "the code changed");
+}
+
 Test(agent_load, rekey_changes_codes_on_both_sides)
 {
-	struct agent_code a0, b0, a1, b1;
-	size_t one = 1;
+	struct agent_code a0, b0;
 
 	peer_new(&A, "alice", testrelay_address(r1), NULL);
 	peer_new(&B, "bob", testrelay_address(r1), NULL);
@@ -195,16 +212,28 @@ Test(agent_load, rekey_changes_codes_on_both_sides)
 	cr_assert_eq(strlen(a0.digits), AGENT_CODE_DIGITS);
 	cr_assert_str_eq(a0.qr + strlen("NOID:CODE:1:"), a0.digits);
 	cr_assert_eq(agent_rekey(A.a, ca), 0);
-	pump2(&A, &B, both_security, &one, 30000);
-	cr_assert_eq(peer_last(&A, AGENT_EV_SECURITY, ca)->security,
-	    AGENT_SECURITY_REKEYED);
-	cr_assert_eq(peer_last(&B, AGENT_EV_SECURITY, cb)->security,
-	    AGENT_SECURITY_REKEYED);
-	cr_assert_eq(agent_code(A.a, ca, &a1), 0);
-	cr_assert_eq(agent_code(B.a, cb, &b1), 0);
-	cr_assert_str_eq(a1.digits, b1.digits, "codes match after re-key");
-	cr_assert_str_neq(a1.digits, a0.digits, "the code changed");
+	check_rekeyed(&a0);
 	traffic(100, 0);
+}
+
+/* Both start a re-key before either REKEY arrived: one agreement wins. */
+Test(agent_load, crossing_rekeys_end_on_one_agreement)
+{
+	struct agent_code a0;
+
+	peer_new(&A, "alice", testrelay_address(r1), NULL);
+	peer_new(&B, "bob", testrelay_address(r1), NULL);
+	connect_pair(&A, &B, ca, cb);
+	cr_assert_eq(agent_code(A.a, ca, &a0), 0);
+	/* No loop pass in between: both REKEYs are sealed and in flight. */
+	cr_assert_eq(agent_rekey(A.a, ca), 0);
+	cr_assert_eq(agent_rekey(B.a, cb), 0);
+	check_rekeyed(&a0);
+	traffic(50, 0);
+	cr_assert_eq(peer_count(&A, AGENT_EV_SECURITY, ca), 1);
+	cr_assert_eq(peer_count(&B, AGENT_EV_SECURITY, cb), 1);
+	cr_assert_eq(peer_count(&A, AGENT_EV_ERROR, NULL), 0);
+	cr_assert_eq(peer_count(&B, AGENT_EV_ERROR, NULL), 0);
 }
 
 Test(agent_load, verify_then_rekey_lowers_trust)

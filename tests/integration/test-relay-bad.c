@@ -271,6 +271,72 @@ Test(relay_bad, missing_and_extra_fields)
 	check_alive();
 }
 
+Test(relay_bad, low_order_or_non_canonical_keys_in_new_and_key)
+{
+	struct proto_tx tx, r;
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct rf_key k;
+	size_t i;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, "sesame", &q), 0);
+	rf_keygen(&k);
+	for (i = 0; i < RF_BAD_KEYS; i++) {
+		/* As the recipient's DH key the relay would box to all
+		 * zeros; as the sender key it would block SEND for good. */
+		memset(&tx, 0, sizeof tx);
+		tx.tag = PROTO_NEW;
+		memcpy(tx.u.create.dh_pub, rf_bad_keys[i], 32);
+		tx.u.create.access_key = (const uint8_t *)"sesame";
+		tx.u.create.access_key_len = 6;
+		cr_assert_eq(rf_send(c, &tx, &k), 0);
+		cr_assert_eq(rf_recv_corr(c, tx.corr_id, &r, 5000), 0);
+		cr_assert_eq(r.tag, PROTO_ERR, "NEW with bad key %zu: %s", i,
+		    proto_tag_name(r.tag));
+		cr_assert_eq(r.u.err.code, PROTO_E_CMD);
+
+		memset(&tx, 0, sizeof tx);
+		tx.tag = PROTO_KEY;
+		tx.entity_len = NOID_ID_LEN;
+		memcpy(tx.entity, q.rid, NOID_ID_LEN);
+		memcpy(tx.u.key.sender_pub, rf_bad_keys[i], 32);
+		cr_assert_eq(rf_send(c, &tx, &q.rkey), 0);
+		cr_assert_eq(rf_recv_corr(c, tx.corr_id, &r, 5000), 0);
+		cr_assert_eq(r.tag, PROTO_ERR, "KEY with bad key %zu: %s", i,
+		    proto_tag_name(r.tag));
+		cr_assert_eq(r.u.err.code, PROTO_E_CMD);
+	}
+	/* None of it secured the queue: a good key still can. */
+	cr_assert_eq(rf_secure(c, &q), 0);
+	cr_assert_eq(rf_send_msg(c, &q, true, "hi", 2, &r), PROTO_OK);
+	rf_close(c);
+	check_alive();
+}
+
+Test(relay_bad, corr_id_zero_is_reserved_for_pushes)
+{
+	struct proto_tx tx, r;
+	uint8_t raw[NOID_TX_MAX];
+	struct rf_conn *c;
+	size_t len;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_PING;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, raw, sizeof raw, &len), 0);
+	send_raw_tx(c, raw, len);
+	cr_assert_eq(rf_recv(c, &r, 5000), 0, "no answer");
+	cr_assert_eq(r.tag, PROTO_ERR, "got %s", proto_tag_name(r.tag));
+	cr_assert_eq(r.u.err.code, PROTO_E_CMD);
+	cr_assert_eq(r.corr_id, 0);
+	cr_assert_eq(r.entity_len, 0);
+	/* The connection stays usable. */
+	cr_assert_eq(rf_cmd(c, PROTO_PING, NULL, NULL, &r), PROTO_PONG);
+	rf_close(c);
+	check_alive();
+}
+
 Test(relay_bad, recipient_command_with_sender_id)
 {
 	struct proto_tx r1, r2;

@@ -81,6 +81,14 @@ struct rf_queue {
 	struct rf_key skey; /* sender auth (after KEY) */
 };
 
+/*
+ * X25519 public keys a relay must refuse in NEW and KEY: the low-order
+ * points (also in their non-canonical encodings p and p + 1), one
+ * encoding at or past p = 2^255 - 19 and one with the top bit set.
+ */
+#define RF_BAD_KEYS 9
+extern const uint8_t rf_bad_keys[RF_BAD_KEYS][32];
+
 /* Raw TCP connection to 127.0.0.1:port (blocking), or -1. */
 int rf_tcp_connect(uint16_t port);
 

@@ -301,11 +301,24 @@ Test(agent_conn, gap_is_reported)
 	side_free(&b);
 }
 
+/* Both sides show one code, not the one from before. */
+static void
+codes_match_and_changed(
+    const struct side *a, const struct side *b, const struct e2e_code *before)
+{
+	struct e2e_code ca, cb;
+
+	cr_assert_eq(agent_conn_code(a->c, &ca), 0);
+	cr_assert_eq(agent_conn_code(b->c, &cb), 0);
+	cr_assert_str_eq(ca.digits, cb.digits);
+	cr_assert_str_neq(ca.digits, before->digits);
+}
+
 Test(agent_conn, rekey_codes_match_and_change)
 {
 	struct side a = {0}, b = {0};
 	struct agent_invite link;
-	struct e2e_code before, ca, cb;
+	struct e2e_code before;
 	uint8_t body[AGENT_BODY];
 	struct agent_recv rv;
 	int i;
@@ -346,10 +359,146 @@ Test(agent_conn, rekey_codes_match_and_change)
 		deliver(&b, 0);
 	cr_assert_eq(a.seen, 7);
 	cr_assert_eq(b.seen, 6);
-	cr_assert_eq(agent_conn_code(a.c, &ca), 0);
-	cr_assert_eq(agent_conn_code(b.c, &cb), 0);
-	cr_assert_str_eq(ca.digits, cb.digits);
-	cr_assert_str_neq(ca.digits, before.digits);
+	codes_match_and_changed(&a, &b, &before);
+	side_free(&a);
+	side_free(&b);
+}
+
+/* s receives the peer's REKEY body and answers it if it must. */
+static int
+take_rekey(struct side *s, const uint8_t *rekey, struct side *peer)
+{
+	uint8_t ans[AGENT_BODY];
+	struct agent_recv rv;
+	int rc;
+
+	cr_assert_eq(agent_conn_receive(s->c, rekey, AGENT_BODY, &rv), 0);
+	cr_assert_eq(rv.msg.type, AGENT_MSG_REKEY);
+	rc = agent_conn_rekey_answer(s->c, &rv.msg, ans);
+	agent_recv_clear(&rv);
+	if (rc == 0)
+		fifo_push(&peer->in, ans);
+	return rc;
+}
+
+/*
+ * Both sides start a re-key before either sees the other's REKEY: the
+ * lower offer wins, so exactly one side answers and both end on the
+ * same new ratchet (review finding: each used to answer the other).
+ */
+Test(agent_conn, crossing_rekeys_agree)
+{
+	struct side a = {0}, b = {0};
+	struct agent_invite link;
+	struct e2e_code before;
+	uint8_t ra[AGENT_BODY], rb[AGENT_BODY];
+	struct agent_recv rv;
+	struct side *win, *lose;
+	int rca, rcb, i;
+
+	connect_pair(&a, &b, &link);
+	cr_assert_eq(agent_conn_code(a.c, &before), 0);
+	cr_assert_eq(agent_conn_rekey(a.c, ra), 0);
+	cr_assert_eq(agent_conn_rekey(b.c, rb), 0);
+	rcb = take_rekey(&b, ra, &a);
+	rca = take_rekey(&a, rb, &b);
+	cr_assert((rca == 0 && rcb == NOID_ERR_EXISTS) ||
+	        (rcb == 0 && rca == NOID_ERR_EXISTS),
+	    "exactly one side answers (a %d, b %d)", rca, rcb);
+	win = rca == 0 ? &b : &a;
+	lose = rca == 0 ? &a : &b;
+	cr_assert(agent_conn_offer_pending(win->c));
+	cr_assert_not(agent_conn_offer_pending(lose->c));
+	cr_assert_eq(agent_conn_receive(
+	                 win->c, win->in.body[win->in.head++], AGENT_BODY, &rv),
+	    0);
+	cr_assert(rv.rekeyed);
+	agent_recv_clear(&rv);
+	cr_assert_not(agent_conn_offer_pending(win->c));
+	codes_match_and_changed(&a, &b, &before);
+	side_commit(&a);
+	side_commit(&b);
+	for (i = 0; i < 5; i++) {
+		send_text(&a, &b);
+		send_text(&b, &a);
+		deliver(&a, 0);
+		deliver(&b, 0);
+	}
+	cr_assert_eq(a.seen, 5);
+	cr_assert_eq(b.seen, 5);
+	side_free(&a);
+	side_free(&b);
+}
+
+/* Re-key through a link: the MAC, one use, the trust, matching codes. */
+Test(agent_conn, rekey_through_a_link)
+{
+	struct side a = {0}, b = {0};
+	struct agent_invite link;
+	struct e2e_code before;
+	uint8_t key[AGENT_INVITE_KEY_LEN], bad[AGENT_INVITE_KEY_LEN];
+	uint8_t offer[AGENT_BODY], body[AGENT_BODY];
+	struct agent_recv rv;
+	struct buf snap;
+	int trust;
+
+	connect_pair(&a, &b, &link);
+	cr_assert_eq(agent_conn_code(a.c, &before), 0);
+	agent_conn_rekey_link_new(a.c, AGENT_TRUST_TEXT, 1000, key);
+	/* An offer under another link key is refused; nothing changes. */
+	memcpy(bad, key, sizeof bad);
+	bad[0] ^= 1;
+	cr_assert_eq(agent_conn_rekey_link_join(b.c, bad, AGENT_TRUST_QR), 0);
+	cr_assert_eq(agent_conn_rekey_link_offer(b.c, offer), 0);
+	cr_assert_eq(agent_conn_receive(a.c, offer, AGENT_BODY, &rv), 0);
+	cr_assert_eq(rv.msg.type, AGENT_MSG_REKEY_LINK);
+	buf_init(&snap);
+	agent_conn_save(a.c, &snap);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, body, &trust),
+	    NOID_ERR_AUTH);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 1000, body, &trust),
+	    NOID_ERR_EXPIRED, "expired");
+	agent_recv_clear(&rv);
+	side_commit(&a);
+	cr_assert_eq(snap.len, a.saved.len);
+	cr_assert_arr_eq(snap.data, a.saved.data, snap.len, "state untouched");
+	buf_free_secret(&snap);
+	/* The refusal lets b's offer go. */
+	cr_assert(agent_conn_offer_pending(b.c));
+	{
+		struct agent_msg no = {.type = AGENT_MSG_REKEY_NO};
+
+		cr_assert_eq(agent_conn_seal(a.c, &no, body, NULL), 0);
+	}
+	cr_assert_eq(agent_conn_receive(b.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.rekey_refused);
+	agent_recv_clear(&rv);
+	cr_assert_not(agent_conn_offer_pending(b.c));
+	/* The right key: both switch; trust of the link on each side. */
+	cr_assert_eq(agent_conn_rekey_link_join(b.c, key, AGENT_TRUST_QR), 0);
+	cr_assert_eq(agent_conn_rekey_link_offer(b.c, offer), 0);
+	cr_assert_eq(agent_conn_receive(a.c, offer, AGENT_BODY, &rv), 0);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, body, &trust), 0);
+	cr_assert_eq(trust, AGENT_TRUST_TEXT);
+	cr_assert_eq(
+	    agent_conn_rekey_link_answer(a.c, &rv.msg, 10, offer, &trust),
+	    NOID_ERR_EXPIRED, "one use");
+	agent_recv_clear(&rv);
+	cr_assert_eq(agent_conn_receive(b.c, body, AGENT_BODY, &rv), 0);
+	cr_assert(rv.rekeyed);
+	cr_assert_eq(rv.rekey_trust, AGENT_TRUST_QR);
+	agent_recv_clear(&rv);
+	codes_match_and_changed(&a, &b, &before);
+	side_commit(&a);
+	side_commit(&b);
+	send_text(&a, &b);
+	send_text(&b, &a);
+	deliver(&a, 0);
+	deliver(&b, 0);
+	cr_assert_eq(a.seen + b.seen, 2);
 	side_free(&a);
 	side_free(&b);
 }
@@ -365,7 +514,7 @@ Test(agent_conn, load_refuses_garbage)
 	for (i = 0; i < a.saved.len; i += 7)
 		cr_assert_neq(agent_conn_load(a.saved.data, i, &c), 0,
 		    "prefix %zu loaded", i);
-	a.saved.data[0] = 2;
+	a.saved.data[0] = 3;
 	cr_assert_eq(
 	    agent_conn_load(a.saved.data, a.saved.len, &c), NOID_ERR_VERSION);
 	side_free(&a);

@@ -13,6 +13,7 @@
 #include "base.h"
 #include "noise.h"
 #include "proto.h"
+#include "relayfix.h"
 
 static uint8_t body[NOID_MSG_MAX];
 static uint8_t enc[NOID_MSG_ENC_MAX];
@@ -360,6 +361,72 @@ Test(proto, unknown_reserved_and_malformed, .init = setup)
 	    NOID_ERR_PROTO);
 }
 
+/* Decode sample i (NEW or KEY) carrying key as its DH or sender key. */
+static int
+decode_with_key(int i, const uint8_t *key)
+{
+	uint8_t out[NOID_TX_MAX];
+	struct proto_tx tx, back;
+	size_t len;
+	int sg;
+
+	sample(i, &tx, &sg);
+	memcpy(tx.tag == PROTO_NEW ? tx.u.create.dh_pub : tx.u.key.sender_pub,
+	    key, 32);
+	cr_assert_eq(proto_tx_encode(&tx, &signer, out, sizeof out, &len), 0);
+	return proto_tx_decode(out, len, PROTO_DIR_CMD, &back);
+}
+
+Test(proto, bad_keys, .init = setup)
+{
+	uint8_t out[NOID_TX_MAX];
+	struct proto_tx tx, back;
+	size_t len, i;
+	int sg;
+
+	for (i = 0; i < RF_BAD_KEYS; i++) {
+		cr_assert_eq(decode_with_key(1, rf_bad_keys[i]), NOID_ERR_PROTO,
+		    "NEW dh key %zu", i);
+		cr_assert_eq(decode_with_key(2, rf_bad_keys[i]), NOID_ERR_PROTO,
+		    "KEY sender key %zu", i);
+		/* As an auth key: non-canonical is malformed; a low-order
+		 * one decodes and then fails the key derivation. */
+		sample(6, &tx, &sg); /* SUB */
+		cr_assert_eq(
+		    proto_tx_encode(&tx, &signer, out, sizeof out, &len), 0);
+		memcpy(out + 1, rf_bad_keys[i], 32);
+		if (i >= 5)
+			cr_assert_eq(
+			    proto_tx_decode(out, len, PROTO_DIR_CMD, &back),
+			    NOID_ERR_PROTO, "auth key %zu", i);
+		else {
+			cr_assert_eq(
+			    proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+			cr_assert_eq(relay_verify(&back), NOID_ERR_CRYPTO);
+		}
+	}
+}
+
+Test(proto, corr_id_zero_is_for_pushes_only, .init = setup)
+{
+	uint8_t out[NOID_TX_MAX];
+	struct proto_tx tx, back;
+	size_t len;
+	int sg;
+
+	sample(11, &tx, &sg); /* PING */
+	tx.corr_id = 0;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, out, sizeof out, &len), 0);
+	cr_assert_eq(
+	    proto_tx_decode(out, len, PROTO_DIR_CMD, &back), NOID_ERR_PROTO);
+	cr_assert(back.have_corr_id);
+	cr_assert_eq(back.corr_id, 0);
+	sample(18, &tx, &sg); /* END, a push */
+	tx.corr_id = 0;
+	cr_assert_eq(proto_tx_encode(&tx, NULL, out, sizeof out, &len), 0);
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_RESP, &back), 0);
+}
+
 Test(proto, encoder_limits, .init = setup)
 {
 	uint8_t out[NOID_TX_MAX];
@@ -539,6 +606,30 @@ Test(proto, malformed_blocks, .init = setup)
 	proto_block_iter_init(&it, b);
 	cr_assert_eq(proto_block_next(&it, &p, &len), 0);
 	cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_PROTO);
+}
+
+Test(proto, padding_checked_at_every_offset, .init = setup)
+{
+	static uint8_t b[NOID_BLOCK_PLAIN];
+	struct proto_block_iter it;
+	const uint8_t *p;
+	size_t len, off;
+
+	/* One 5-byte transmission (2..6), the terminator (7..8), then
+	 * padding. */
+	memset(b, 0, sizeof b);
+	be16_put(b, 5);
+	for (off = 9; off < NOID_BLOCK_PLAIN; off++) {
+		b[off] = (uint8_t)(1 + off % 255);
+		proto_block_iter_init(&it, b);
+		cr_assert_eq(proto_block_next(&it, &p, &len), 0);
+		cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_PROTO,
+		    "non-zero byte at %zu", off);
+		b[off] = 0;
+	}
+	proto_block_iter_init(&it, b);
+	cr_assert_eq(proto_block_next(&it, &p, &len), 0);
+	cr_assert_eq(proto_block_next(&it, &p, &len), NOID_ERR_NOENT);
 }
 
 Test(proto, relay_to_recipient_layer, .init = setup)

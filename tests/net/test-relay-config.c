@@ -25,6 +25,10 @@ Test(relay_config, template_loads_to_the_defaults)
 	cr_assert_eq(relay_config_load(&a, p, false, &line, &why), 0);
 	cr_assert_eq(a.quota, b.quota);
 	cr_assert_eq(a.ttl_s, b.ttl_s);
+	cr_assert_eq(a.max_queues, b.max_queues);
+	cr_assert_eq(a.max_queues_per_conn, b.max_queues_per_conn);
+	cr_assert_eq(a.max_stored, b.max_stored);
+	cr_assert_eq(a.max_buffered, b.max_buffered);
 	cr_assert_eq(a.nlisten, 0);
 	cr_assert(a.fsync);
 	relay_config_free(&a);
@@ -70,4 +74,26 @@ Test(relay_config, values_and_errors)
 	    0);
 	relay_config_free(&c);
 	unlink(path);
+}
+
+Test(relay_config, global_limits)
+{
+	struct relay_config c;
+	const char *why;
+
+	relay_config_init(&c);
+	cr_assert_eq(relay_config_set(&c, "max_queues", "5", &why), 0);
+	cr_assert_eq(c.max_queues, 5);
+	cr_assert_eq(relay_config_set(&c, "max_queues_per_conn", "2", &why), 0);
+	cr_assert_eq(c.max_queues_per_conn, 2);
+	cr_assert_eq(relay_config_set(&c, "max_stored", "2097152", &why), 0);
+	cr_assert_eq(c.max_stored, 2097152);
+	cr_assert_eq(relay_config_set(&c, "max_buffered", "1048576", &why), 0);
+	cr_assert_eq(c.max_buffered, 1048576);
+	cr_assert_neq(relay_config_set(&c, "max_queues", "0", &why), 0);
+	cr_assert_neq(
+	    relay_config_set(&c, "max_queues_per_conn", "x", &why), 0);
+	cr_assert_neq(relay_config_set(&c, "max_stored", "1000", &why), 0);
+	cr_assert_neq(relay_config_set(&c, "max_buffered", "1000", &why), 0);
+	relay_config_free(&c);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "proto.h"
 #include "relay-journal.h"
 #include "relay-queue.h"
 
@@ -189,6 +190,192 @@ Test(relay_journal, damaged_record_stops_replay_there)
 	relay_journal_close(j);
 	relay_queue_set_free(qs);
 	free(p);
+}
+
+/* Journal a queue and three messages, one commit each; offs[i] is
+ * where record i starts (0: the queue) and offs[4] the end. */
+static void
+write_three(off_t offs[5])
+{
+	struct relay_queues *qs;
+	struct relay_journal *j;
+	struct relay_journal_info info;
+	struct relay_queue *q;
+	struct relay_msg *m;
+	int i;
+
+	j = open_j(&qs, 1ull << 40, &info);
+	offs[0] = jsize();
+	q = relay_queue_create(qs, h1, key);
+	relay_journal_queue_new(j, q);
+	cr_assert_eq(relay_journal_commit(j), 0);
+	for (i = 1; i <= 3; i++) {
+		offs[i] = jsize();
+		cr_assert_eq(relay_queue_msg_add(qs, q, NULL, clock_wall_ms(),
+		                 0, "message", 7, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		cr_assert_eq(relay_journal_commit(j), 0);
+	}
+	offs[4] = jsize();
+	relay_journal_close(j);
+	relay_queue_set_free(qs);
+}
+
+/* XOR one byte of the journal at off. */
+static void
+flip(off_t off, uint8_t mask)
+{
+	char *p = path_join(dir, "journal");
+	uint8_t byte;
+	int fd = open(p, O_RDWR);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &byte, 1, off), 1);
+	byte ^= mask;
+	cr_assert_eq(pwrite(fd, &byte, 1, off), 1);
+	close(fd);
+	free(p);
+}
+
+Test(relay_journal, damage_in_the_middle_refuses_to_start)
+{
+	struct relay_queues *qs = relay_queue_set_new(8, 3600 * 1000);
+	struct relay_journal *j = NULL;
+	struct relay_journal_info info;
+	off_t offs[5];
+
+	/* A bit flipped in the second message's body: the third message
+	 * (acknowledged with OK once) must not be cut off silently. */
+	write_three(offs);
+	flip(offs[3] - 2, 0x10);
+	cr_assert_eq(relay_journal_open(dir, false, 1ull << 40, qs, &j, &info),
+	    NOID_ERR_CORRUPT);
+	cr_assert_null(j);
+	cr_assert_eq(info.damage_at, (uint64_t)offs[2]);
+	cr_assert_eq(info.resume_at, (uint64_t)offs[3]);
+	cr_assert_eq(jsize(), offs[4], "the damaged journal was changed");
+	relay_queue_set_free(qs);
+}
+
+/* Salvage after damage: the two intact messages are kept, the damaged
+ * file is kept aside, and the rewritten journal opens cleanly. */
+static void
+salvage_keeps_the_rest(off_t offs[5], uint64_t skipped)
+{
+	struct relay_queues *qs = relay_queue_set_new(8, 3600 * 1000);
+	struct relay_journal *j = NULL;
+	struct relay_journal_info info;
+	struct stat st;
+	char *aside;
+
+	cr_assert_eq(
+	    relay_journal_salvage(dir, false, 1ull << 40, qs, &j, &info), 0);
+	cr_assert_eq(info.queues, 1);
+	cr_assert_eq(info.messages, 2);
+	cr_assert_eq(info.damage_at, (uint64_t)offs[2]);
+	cr_assert_eq(info.skipped_bytes, skipped);
+	aside = path_join(dir, info.moved_to);
+	cr_assert_eq(stat(aside, &st), 0, "no %s", info.moved_to);
+	cr_assert_eq(st.st_size, offs[4]);
+	free(aside);
+	relay_journal_close(j);
+	relay_queue_set_free(qs);
+
+	/* The rewritten journal is sound; salvaging it changes nothing. */
+	j = open_j(&qs, 1ull << 40, &info);
+	cr_assert_eq(info.messages, 2);
+	cr_assert_eq(info.damage_at, 0);
+	relay_journal_close(j);
+	relay_queue_set_free(qs);
+	qs = relay_queue_set_new(8, 3600 * 1000);
+	cr_assert_eq(
+	    relay_journal_salvage(dir, false, 1ull << 40, qs, &j, &info), 0);
+	cr_assert_eq(info.messages, 2);
+	cr_assert_eq(info.damage_at, 0);
+	cr_assert_str_empty(info.moved_to);
+	relay_journal_close(j);
+	relay_queue_set_free(qs);
+}
+
+Test(relay_journal, salvage_resumes_after_a_damaged_body)
+{
+	off_t offs[5];
+
+	write_three(offs);
+	flip(offs[3] - 2, 0x10);
+	salvage_keeps_the_rest(offs, (uint64_t)(offs[3] - offs[2]));
+}
+
+Test(relay_journal, salvage_resyncs_after_a_damaged_length)
+{
+	off_t offs[5];
+
+	/* The length field itself is hit: the next record has to be
+	 * found by scanning. */
+	write_three(offs);
+	flip(offs[2] + 2, 0x40);
+	salvage_keeps_the_rest(offs, (uint64_t)(offs[3] - offs[2]));
+}
+
+Test(relay_journal, impossible_records_are_damage)
+{
+	static uint8_t big[NOID_MSG_MAX + 1];
+	static const struct {
+		size_t len;
+		uint8_t flags;
+	} bad[] = {{0, 0}, {NOID_MSG_MAX + 1, 0}, {5, 0x80}};
+	struct relay_queues *qs;
+	struct relay_journal *j;
+	struct relay_journal_info info;
+	struct relay_queue *q;
+	struct relay_msg *m;
+	uint8_t rid[RELAY_ID_LEN];
+	off_t good;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		/* Records SEND could never have made, with good checksums
+		 * (relay_queue_msg_add takes up to 65535 bytes). */
+		teardown();
+		setup();
+		j = open_j(&qs, 1ull << 40, &info);
+		q = relay_queue_create(qs, h1, key);
+		relay_journal_queue_new(j, q);
+		cr_assert_eq(relay_journal_commit(j), 0);
+		good = jsize();
+		memcpy(rid, q->rid, sizeof rid);
+		cr_assert_eq(relay_queue_msg_add(qs, q, NULL, clock_wall_ms(),
+		                 bad[i].flags, big, bad[i].len, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		relay_journal_close(j);
+		relay_queue_set_free(qs);
+
+		/* At the end: cut off like a torn tail. */
+		j = open_j(&qs, 1ull << 40, &info);
+		cr_assert_eq(info.messages, 0, "case %zu was replayed", i);
+		cr_assert_eq(jsize(), good);
+		/* Before an intact record: damage, refused. */
+		cr_assert_not_null(q = relay_queue_find_rid(qs, rid));
+		cr_assert_eq(relay_queue_msg_add(qs, q, NULL, clock_wall_ms(),
+		                 bad[i].flags, big, bad[i].len, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		cr_assert_eq(relay_queue_msg_add(
+		                 qs, q, NULL, clock_wall_ms(), 0, "ok", 2, &m),
+		    0);
+		relay_journal_msg_add(j, q, m);
+		relay_journal_close(j);
+		relay_queue_set_free(qs);
+		qs = relay_queue_set_new(8, 3600 * 1000);
+		j = NULL;
+		cr_assert_eq(
+		    relay_journal_open(dir, false, 1ull << 40, qs, &j, &info),
+		    NOID_ERR_CORRUPT, "case %zu", i);
+		cr_assert_eq(info.damage_at, (uint64_t)good);
+		relay_queue_set_free(qs);
+	}
 }
 
 Test(relay_journal, compaction_keeps_live_data_only)

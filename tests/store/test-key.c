@@ -25,7 +25,6 @@ setup(void)
 	snprintf(dir, sizeof dir, "/tmp/noid-key-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/key", dir);
-	unsetenv("NOID_KDF_FAST");
 }
 
 static void
@@ -63,13 +62,13 @@ create_ok(const char *pw, uint8_t dk[KEY_DATA_LEN])
 	secret_free(k);
 }
 
-/* Unlock and compare with the expected data key. */
+/* Unlock (as a test: no re-wrap) and compare with the expected key. */
 static void
 unlock_ok(const char *pw, const uint8_t want[KEY_DATA_LEN])
 {
 	uint8_t *k;
 
-	cr_assert_eq(key_unlock(path, pw, &k), 0);
+	cr_assert_eq(key_unlock_flags(path, pw, 1, &k), 0);
 	cr_assert_eq(memcmp(k, want, KEY_DATA_LEN), 0);
 	secret_free(k);
 }
@@ -177,7 +176,7 @@ Test(key, very_long_password)
 	cr_assert_eq(memcmp(before, after, 32), 0);
 	/* The longest allowed password works. */
 	pw[KEY_PASSWORD_MAX] = '\0';
-	cr_assert_eq(key_change_password(path, "short", pw, 0), 0);
+	cr_assert_eq(key_change_password(path, "short", pw, 1), 0);
 	unlock_ok(pw, dk);
 	free(pw);
 }
@@ -276,7 +275,7 @@ Test(key, change_password_rewraps_same_key)
 	hash_file(after);
 	cr_assert_eq(memcmp(before, after, 32), 0);
 
-	cr_assert_eq(key_change_password(path, "old", "new", 0), 0);
+	cr_assert_eq(key_change_password(path, "old", "new", 1), 0);
 	unlock_fails("old", NOID_ERR_PASSWORD);
 	unlock_ok("new", dk);
 
@@ -285,35 +284,107 @@ Test(key, change_password_rewraps_same_key)
 	cr_assert_eq(key_has_password(path, &yes), 0);
 	cr_assert_eq(yes, 0);
 	unlock_ok(NULL, dk);
-	setenv("NOID_KDF_FAST", "1", 1);
-	cr_assert_eq(key_change_password(path, NULL, "again", 0), 0);
+	cr_assert_eq(key_change_password(path, NULL, "again", 1), 0);
 	cr_assert_eq(key_has_password(path, &yes), 0);
 	cr_assert_eq(yes, 1);
 	unlock_fails(NULL, NOID_ERR_PASSWORD);
 	unlock_ok("again", dk);
 }
 
-/* The KDF cost is in the file: defaults, and the fast test setting. */
-Test(key, kdf_parameters)
+/* The KDF cost written in the key file. */
+static void
+file_cost(uint64_t *ops, uint64_t *mem)
 {
-	uint8_t *k, *data;
+	uint8_t *data;
 	size_t len;
 
-	cr_assert_eq(key_create(path, "pw", 0, &k), 0);
-	secret_free(k);
 	cr_assert_eq(file_read_all(path, 1024, &data, &len), 0);
-	cr_assert_eq(be64_get(data + 12), 3);
-	cr_assert_eq(be64_get(data + 20), 64ULL << 20);
+	*ops = be64_get(data + 12);
+	*mem = be64_get(data + 20);
 	free(data);
-	unlink(path);
+}
+
+/*
+ * The KDF cost is in the file: the defaults, or the minimum when the
+ * caller asks for it; no environment variable weakens it.
+ */
+Test(key, kdf_parameters)
+{
+	uint64_t ops, mem;
+	uint8_t *k;
 
 	setenv("NOID_KDF_FAST", "1", 1);
+	setenv("NOID_TEST_FAST_KDF", "1", 1);
 	cr_assert_eq(key_create(path, "pw", 0, &k), 0);
 	secret_free(k);
-	cr_assert_eq(file_read_all(path, 1024, &data, &len), 0);
-	cr_assert_eq(be64_get(data + 12), crypto_pwhash_OPSLIMIT_MIN);
-	cr_assert_eq(be64_get(data + 20), crypto_pwhash_MEMLIMIT_MIN);
-	free(data);
+	file_cost(&ops, &mem);
+	cr_assert_eq(ops, 3);
+	cr_assert_eq(mem, 64ULL << 20);
+	unlink(path);
+
+	cr_assert_eq(key_create(path, "pw", 1, &k), 0);
+	secret_free(k);
+	file_cost(&ops, &mem);
+	cr_assert_eq(ops, crypto_pwhash_OPSLIMIT_MIN);
+	cr_assert_eq(mem, crypto_pwhash_MEMLIMIT_MIN);
+}
+
+/* A cheap file opens, and a real unlock re-wraps it at the default. */
+Test(key, weak_file_is_rewrapped_on_unlock)
+{
+	uint8_t dk[KEY_DATA_LEN], before[32], after[32], *k;
+	uint64_t ops, mem;
+
+	create_ok("pw", dk);
+	hash_file(before);
+	unlock_ok("pw", dk); /* a test unlock leaves it */
+	hash_file(after);
+	cr_assert_eq(memcmp(before, after, 32), 0);
+	unlock_fails("wrong", NOID_ERR_PASSWORD);
+
+	cr_assert_eq(key_unlock(path, "pw", &k), 0);
+	cr_assert_eq(memcmp(k, dk, KEY_DATA_LEN), 0);
+	secret_free(k);
+	file_cost(&ops, &mem);
+	cr_assert_eq(ops, 3);
+	cr_assert_eq(mem, 64ULL << 20);
+	unlock_ok("pw", dk);
+	/* Now at the default: a real unlock changes nothing more. */
+	hash_file(before);
+	cr_assert_eq(key_unlock(path, "pw", &k), 0);
+	secret_free(k);
+	hash_file(after);
+	cr_assert_eq(memcmp(before, after, 32), 0);
+}
+
+/* No password: nothing to strengthen, the file stays as it is. */
+Test(key, no_password_file_is_not_rewrapped)
+{
+	uint8_t dk[KEY_DATA_LEN], before[32], after[32], *k;
+
+	create_ok(NULL, dk);
+	hash_file(before);
+	cr_assert_eq(key_unlock(path, NULL, &k), 0);
+	secret_free(k);
+	hash_file(after);
+	cr_assert_eq(memcmp(before, after, 32), 0);
+}
+
+/* A password change does not carry a cheap cost over. */
+Test(key, change_password_uses_the_default_cost)
+{
+	uint8_t dk[KEY_DATA_LEN];
+	uint64_t ops, mem;
+
+	create_ok("old", dk);
+	cr_assert_eq(key_change_password(path, "old", "new", 0), 0);
+	file_cost(&ops, &mem);
+	cr_assert_eq(ops, 3);
+	cr_assert_eq(mem, 64ULL << 20);
+	cr_assert_eq(key_change_password(path, "new", "newer", 1), 0);
+	file_cost(&ops, &mem);
+	cr_assert_eq(ops, crypto_pwhash_OPSLIMIT_MIN);
+	unlock_ok("newer", dk);
 }
 
 /* Two files never share a data key, a salt or a nonce. */

@@ -4,7 +4,9 @@
  * of the same message and field, delete against edit, read markers,
  * a device removed while it keeps writing), then the union of their
  * ops is applied to fresh stores in many random causal orders, with
- * duplicates thrown in: every order must give the same tables.
+ * duplicates thrown in: every order must give the same tables.  And
+ * trust: no member can re-key another device, nobody but the founder
+ * can write a profile's genesis.
  */
 #include "store-test.h"
 
@@ -78,6 +80,15 @@ dev_close(struct dev *d)
 	test_dir_remove(d->dir);
 }
 
+/* d joins profile and `by` (a member) adds it. */
+static void
+dev_link(
+    struct store *by, const uint8_t *profile, struct dev *d, const char *name)
+{
+	cr_assert_eq(store_profile_join(d->st, profile, d->id, d->pk), 0);
+	cr_assert_eq(store_device_add(by, profile, d->id, d->pk, name), 0);
+}
+
 /* A message id from a page of the conversation, by text. */
 static void
 find_msg(struct store *st, const uint8_t *profile, const uint8_t *conv,
@@ -123,14 +134,8 @@ world_build(struct world *w)
 	dev_open(&w->c);
 	cr_assert_eq(
 	    store_profile_create(w->a.st, "alice", "a", w->profile), 0);
-	cr_assert_eq(
-	    store_profile_join(w->b.st, w->profile, w->b.id, w->b.pk), 0);
-	cr_assert_eq(
-	    store_profile_join(w->c.st, w->profile, w->c.id, w->c.pk), 0);
-	cr_assert_eq(
-	    store_device_add(w->a.st, w->profile, w->b.id, w->b.pk, "b"), 0);
-	cr_assert_eq(
-	    store_device_add(w->a.st, w->profile, w->c.id, w->c.pk, "c"), 0);
+	dev_link(w->a.st, w->profile, &w->b, "b");
+	dev_link(w->a.st, w->profile, &w->c, "c");
 	cr_assert_eq(
 	    store_contact_add(w->a.st, w->profile, "bob", w->contact), 0);
 	cr_assert_eq(store_conn_add(w->a.st, w->profile, w->contact,
@@ -209,12 +214,16 @@ world_free(struct world *w)
 	dev_close(&w->c);
 }
 
-/* Apply ops in a random causal order with random repeats. */
+/*
+ * Apply ops in a random causal order with random repeats.  refused: how
+ * many ops (forgeries) must be turned down with EXISTS or INVAL.
+ */
 static void
-apply_shuffled(struct store *st, const struct oplist *l, unsigned seed)
+apply_shuffled(
+    struct store *st, const struct oplist *l, unsigned seed, size_t refused)
 {
 	size_t *order = xcalloc(l->n, sizeof *order), *pending;
-	size_t i, j, t, npending, next, done = 0;
+	size_t i, j, t, npending, next, done = 0, nrefused = 0;
 	int rc;
 
 	srand(seed);
@@ -238,10 +247,13 @@ apply_shuffled(struct store *st, const struct oplist *l, unsigned seed)
 				pending[next++] = pending[i];
 				continue;
 			}
+			if (rc == NOID_ERR_EXISTS || rc == NOID_ERR_INVAL)
+				nrefused++;
 			/* C's late ops are refused once C's removal is in. */
-			cr_assert(rc == 0 || rc == NOID_ERR_DUPLICATE ||
-			        rc == NOID_ERR_BLOCKED,
-			    "rc %d", rc);
+			else
+				cr_assert(rc == 0 || rc == NOID_ERR_DUPLICATE ||
+				        rc == NOID_ERR_BLOCKED,
+				    "rc %d", rc);
 			done++;
 			if (rand() % 4 == 0)
 				cr_assert_eq(
@@ -254,6 +266,7 @@ apply_shuffled(struct store *st, const struct oplist *l, unsigned seed)
 	}
 	cr_assert_eq(store_tx_commit(st), 0);
 	cr_assert_eq(done, l->n);
+	cr_assert_eq(nrefused, refused);
 	free(order);
 }
 
@@ -281,7 +294,7 @@ Test(op, random_causal_orders_and_repeats_converge)
 
 		dev_open(&o);
 		cr_assert_eq(store_profile_join(o.st, w.profile, id, pk), 0);
-		apply_shuffled(o.st, &w.all, seed);
+		apply_shuffled(o.st, &w.all, seed, 0);
 		cr_assert_eq(store_projection_digest(o.st, w.profile, got), 0);
 		cr_assert_eq(memcmp(want, got, 32), 0, "seed %u differs", seed);
 		cr_assert_eq(store_check(o.st), 0);
@@ -411,4 +424,217 @@ Test(op, version_vectors_ship_only_the_difference)
 	oplist_free(&l);
 	dev_close(&a);
 	dev_close(&b);
+}
+
+/* A key pair the test signs with, as a rogue or stranger device would. */
+struct rogue {
+	uint8_t id[STORE_ID_LEN];
+	uint8_t pk[32];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+};
+
+static void
+rogue_make(struct rogue *r)
+{
+	crypto_sign_keypair(r->pk, r->sk);
+	store_device_id(r->pk, r->id);
+}
+
+/* A signed DEVICE_ADD in the op-log wire format, added to l. */
+static void
+forge_device_add(struct oplist *l, const uint8_t *profile,
+    const struct rogue *author, uint64_t seq, uint64_t hlc,
+    const uint8_t *target, const uint8_t pk[32])
+{
+	struct buf b;
+	uint8_t zero[STORE_ID_LEN] = {0}, sig[64];
+
+	buf_init(&b);
+	buf_put(&b, "noid op v1", 10);
+	buf_put_u8(&b, 1);
+	buf_put(&b, profile, STORE_ID_LEN);
+	buf_put(&b, author->id, STORE_ID_LEN);
+	buf_put_u64(&b, seq);
+	buf_put_u64(&b, hlc);
+	buf_put_u16(&b, STORE_OP_DEVICE_ADD);
+	buf_put(&b, target, STORE_ID_LEN);
+	buf_put(&b, zero, STORE_ID_LEN);
+	buf_put_u64(&b, 0);
+	buf_put_u32(&b, 32);
+	buf_put(&b, pk, 32);
+	crypto_sign_detached(sig, NULL, b.data, b.len, author->sk);
+	buf_put(&b, sig, sizeof sig);
+	collect(b.data + 10, b.len - 10, l);
+	buf_free(&b);
+}
+
+/* The key a store holds for device id (asserting it is listed). */
+static void
+device_pk(
+    struct store *st, const uint8_t *profile, const uint8_t *id, uint8_t pk[32])
+{
+	struct store_device *d;
+	size_t i, n;
+	int found = 0;
+
+	cr_assert_eq(store_devices_list(st, profile, &d, &n), 0);
+	for (i = 0; i < n; i++)
+		if (memcmp(d[i].id, id, STORE_ID_LEN) == 0) {
+			memcpy(pk, d[i].pk, 32);
+			found = 1;
+		}
+	store_devices_free(d, n);
+	cr_assert(found);
+}
+
+/*
+ * A's profile with B and a rogue member R added by A; C has joined but
+ * is not added yet; evil is a key nobody was given.
+ */
+struct trio {
+	struct dev a, b, c;
+	struct rogue r, evil;
+	uint8_t profile[STORE_ID_LEN];
+};
+
+static void
+trio_open(struct trio *t)
+{
+	dev_open(&t->a);
+	dev_open(&t->b);
+	dev_open(&t->c);
+	rogue_make(&t->r);
+	rogue_make(&t->evil);
+	cr_assert_eq(
+	    store_profile_create(t->a.st, "alice", "a", t->profile), 0);
+	dev_link(t->a.st, t->profile, &t->b, "b");
+	cr_assert_eq(
+	    store_profile_join(t->c.st, t->profile, t->c.id, t->c.pk), 0);
+	cr_assert_eq(
+	    store_device_add(t->a.st, t->profile, t->r.id, t->r.pk, "r"), 0);
+}
+
+static void
+trio_close(struct trio *t)
+{
+	dev_close(&t->a);
+	dev_close(&t->b);
+	dev_close(&t->c);
+}
+
+Test(op, a_member_cannot_replace_another_devices_key)
+{
+	struct trio t;
+	struct oplist forged = {0};
+	uint8_t pk[32], x[STORE_ID_LEN];
+
+	trio_open(&t);
+	cr_assert_eq(
+	    store_device_add(t.a.st, t.profile, t.c.id, t.c.pk, "c"), 0);
+	sync_once(t.a.st, t.c.st, t.profile);
+
+	/* A member's own store refuses to re-key another device. */
+	cr_assert_eq(
+	    store_device_add(t.c.st, t.profile, t.b.id, t.evil.pk, "b"),
+	    NOID_ERR_EXISTS);
+	/* An id its key does not commit to is refused too. */
+	randombytes_buf(x, sizeof x);
+	cr_assert_eq(store_device_add(t.c.st, t.profile, x, t.evil.pk, "x"),
+	    NOID_ERR_INVAL);
+	/* Renaming with the same key is fine. */
+	cr_assert_eq(
+	    store_device_add(t.c.st, t.profile, t.b.id, t.b.pk, "bee"), 0);
+
+	/* A rogue member's signed op, backdated to win any clock order. */
+	forge_device_add(&forged, t.profile, &t.r, 1, 1, t.b.id, t.evil.pk);
+	forge_device_add(&forged, t.profile, &t.r, 1, 1, x, t.evil.pk);
+	cr_assert_eq(store_op_apply_remote(t.a.st, forged.op[0], forged.len[0]),
+	    NOID_ERR_EXISTS);
+	cr_assert_eq(store_op_apply_remote(t.a.st, forged.op[1], forged.len[1]),
+	    NOID_ERR_INVAL);
+	device_pk(t.a.st, t.profile, t.b.id, pk);
+	cr_assert_eq(memcmp(pk, t.b.pk, 32), 0);
+
+	/* B's own ops still verify on A. */
+	sync_once(t.a.st, t.b.st, t.profile);
+	cr_assert_eq(store_contact_add(t.b.st, t.profile, "from b", x), 0);
+	sync_once(t.b.st, t.a.st, t.profile);
+	cr_assert_eq(store_check(t.a.st), 0);
+	oplist_free(&forged);
+	trio_close(&t);
+}
+
+Test(op, only_the_founders_genesis_is_accepted)
+{
+	struct dev a, b;
+	struct rogue s;
+	struct oplist forged = {0};
+	struct store_device *d;
+	uint8_t profile[STORE_ID_LEN];
+	size_t n;
+
+	dev_open(&a);
+	dev_open(&b);
+	rogue_make(&s);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_profile_join(b.st, profile, b.id, b.pk), 0);
+	/* A stranger's self-signed genesis reaches B first. */
+	forge_device_add(&forged, profile, &s, 1, 1, s.id, s.pk);
+	cr_assert_eq(store_op_apply_remote(b.st, forged.op[0], forged.len[0]),
+	    NOID_ERR_AUTH);
+	/* The founder's log applies; the stranger is nowhere. */
+	sync_once(a.st, b.st, profile);
+	cr_assert_eq(store_devices_list(b.st, profile, &d, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(memcmp(d[0].id, s.id, STORE_ID_LEN) != 0, 1);
+	store_devices_free(d, n);
+	cr_assert_eq(store_op_apply_remote(b.st, forged.op[0], forged.len[0]),
+	    NOID_ERR_STATE);
+	oplist_free(&forged);
+	dev_close(&a);
+	dev_close(&b);
+}
+
+/*
+ * Two members add the same new device concurrently (names differ) while
+ * a rogue member tries to re-key it and another device: in every
+ * arrival order the forgeries are refused and the tables agree.
+ */
+Test(op, concurrent_device_adds_converge_and_forgeries_never_land)
+{
+	struct trio t;
+	struct oplist all = {0};
+	uint8_t want[32], got[32], pk[32];
+	unsigned seed;
+
+	trio_open(&t);
+	sync_once(t.a.st, t.b.st, t.profile);
+	cr_assert_eq(
+	    store_device_add(t.a.st, t.profile, t.c.id, t.c.pk, "c by a"), 0);
+	cr_assert_eq(
+	    store_device_add(t.b.st, t.profile, t.c.id, t.c.pk, "c by b"), 0);
+	sync_once(t.a.st, t.b.st, t.profile);
+	sync_once(t.b.st, t.a.st, t.profile);
+	cr_assert_eq(store_projection_digest(t.a.st, t.profile, want), 0);
+	cr_assert_eq(store_projection_digest(t.b.st, t.profile, got), 0);
+	cr_assert_eq(memcmp(want, got, 32), 0);
+
+	cr_assert_eq(
+	    store_ops_since(t.a.st, t.profile, NULL, collect, &all), 0);
+	forge_device_add(&all, t.profile, &t.r, 1, 1, t.c.id, t.evil.pk);
+	for (seed = 1; seed <= 12; seed++) {
+		struct dev o;
+		uint8_t id[STORE_ID_LEN], opk[32];
+
+		dev_open(&o);
+		cr_assert_eq(store_profile_join(o.st, t.profile, id, opk), 0);
+		apply_shuffled(o.st, &all, seed, 1);
+		cr_assert_eq(store_projection_digest(o.st, t.profile, got), 0);
+		cr_assert_eq(memcmp(want, got, 32), 0, "seed %u differs", seed);
+		device_pk(o.st, t.profile, t.c.id, pk);
+		cr_assert_eq(memcmp(pk, t.c.pk, 32), 0);
+		dev_close(&o);
+	}
+	oplist_free(&all);
+	trio_close(&t);
 }

@@ -434,3 +434,31 @@ Test(store, bad_arguments_are_refused)
 	free(big);
 	fixture_close(&f);
 }
+
+/*
+ * A store made with the test-only cheap KDF keeps it while tests open
+ * it, and is re-wrapped at the default cost by the first real open.
+ */
+Test(store, cheap_key_file_is_strengthened_by_a_real_open)
+{
+	struct fixture f;
+	uint8_t *data;
+	size_t len;
+	char *key;
+
+	fixture_open(&f, 0);
+	store_close(f.st);
+	key = path_join(f.dir, "key");
+	cr_assert_eq(store_open(f.dir, TEST_PW, STORE_FAST_KDF, &f.st), 0);
+	store_close(f.st);
+	cr_assert_eq(file_read_all(key, 1024, &data, &len), 0);
+	cr_assert_eq(be64_get(data + 20), crypto_pwhash_MEMLIMIT_MIN);
+	free(data);
+	cr_assert_eq(store_open(f.dir, TEST_PW, 0, &f.st), 0);
+	cr_assert_eq(file_read_all(key, 1024, &data, &len), 0);
+	cr_assert_eq(be64_get(data + 12), 3);
+	cr_assert_eq(be64_get(data + 20), 64ULL << 20);
+	free(data);
+	free(key);
+	fixture_close(&f);
+}

@@ -16,136 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base.h"
-#include "testrelay.h"
-
-struct run {
-	int code;
-	char *out;
-	char *err;
-};
-
-static void
-run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-/* Read all of fd. */
-static char *
-slurp(int fd)
-{
-	struct buf b;
-	ssize_t n;
-
-	buf_init(&b);
-	for (;;) {
-		buf_reserve(&b, 4096);
-		n = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (n <= 0)
-			break;
-		b.len += (size_t)n;
-	}
-	b.data[b.len] = '\0';
-	return (char *)b.data;
-}
-
-/*
- * Run noid with dir as --data-dir (NULL: none), password in
- * NOID_PASSWORD (NULL: unset), stdin from in (NULL: /dev/null), in its
- * own session so there is no terminal to prompt on.  Words end at NULL.
- */
-static struct run
-noid(const char *dir, const char *pw, const char *in, ...)
-{
-	char *argv[32], *bin = path_join(NOID_BUILD_DIR, "noid");
-	int po[2], pe[2], pi[2], argc = 0, status;
-	struct run r;
-	const char *a;
-	va_list ap;
-	pid_t pid;
-
-	argv[argc++] = "noid";
-	if (dir != NULL) {
-		argv[argc++] = "--data-dir";
-		argv[argc++] = (char *)dir;
-	}
-	va_start(ap, in);
-	while ((a = va_arg(ap, const char *)) != NULL && argc < 31)
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	cr_assert_eq(pipe(po), 0);
-	cr_assert_eq(pipe(pe), 0);
-	cr_assert_eq(pipe(pi), 0);
-	if ((pid = fork()) == 0) {
-		setsid();
-		dup2(pi[0], 0);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		close(pi[1]);
-		close(po[0]);
-		close(pe[0]);
-		setenv("NOID_TEST_FAST_KDF", "1", 1);
-		unsetenv("NOID_HOME");
-		if (pw != NULL)
-			setenv("NOID_PASSWORD", pw, 1);
-		else
-			unsetenv("NOID_PASSWORD");
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(pi[0]);
-	close(po[1]);
-	close(pe[1]);
-	if (in != NULL && write(pi[1], in, strlen(in)) < 0)
-		cr_assert_fail("stdin");
-	close(pi[1]);
-	r.out = slurp(po[0]);
-	r.err = slurp(pe[0]);
-	close(po[0]);
-	close(pe[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "noid crashed: %s", r.err);
-	r.code = WEXITSTATUS(status);
-	free(bin);
-	return r;
-}
-
-/* A fresh data dir path under a fresh temp dir (caller frees). */
-static char *
-tmp_data(void)
-{
-	char tmpl[] = "/tmp/noid-cli-XXXXXX";
-
-	cr_assert_not_null(mkdtemp(tmpl));
-	return path_join(tmpl, "data");
-}
-
-/* Remove the temp dir holding data. */
-static void
-tmp_free(char *data)
-{
-	char *cmd;
-
-	xasprintf(
-	    &cmd, "rm -rf '%.*s'", (int)(strrchr(data, '/') - data), data);
-	cr_assert_eq(system(cmd), 0);
-	free(cmd);
-	free(data);
-}
+#include "../integration/test-client-fix.h"
 
 /* A data dir with one profile "alice", password "pw". */
 static char *
 tmp_init(void)
 {
-	char *d = tmp_data();
-	struct run r = noid(d, "pw", NULL, "init", "--name", "alice", NULL);
-
-	cr_assert_eq(r.code, 0, "init: %s", r.err);
-	run_free(&r);
-	return d;
+	return tmp_init_named("alice");
 }
 
 Test(cli, help_lists_commands_and_each_command_has_help)

@@ -147,8 +147,8 @@ Test(cmd, parse_checks_argument_counts)
 	int argc;
 
 	cr_assert_eq(
-	    cmd_parse("/connect", &e, &argc, &argv, &cause), NOID_ERR_INVAL);
-	cr_assert_str_eq(cause, "missing argument; usage: /connect LINK");
+	    cmd_parse("/accept", &e, &argc, &argv, &cause), NOID_ERR_INVAL);
+	cr_assert_str_eq(cause, "missing argument; usage: /accept REQUEST");
 	free(cause);
 	cr_assert_eq(
 	    cmd_parse("/quit now", &e, &argc, &argv, &cause), NOID_ERR_INVAL);
@@ -212,7 +212,7 @@ Test(cmd, help_lists_every_command)
 	}
 	free(text);
 	cr_assert_eq(cmd_help("conn", &text, &cause), 0);
-	cr_assert_not_null(strstr(text, "usage: /connect LINK"));
+	cr_assert_not_null(strstr(text, "usage: /connect [LINK]"));
 	cr_assert_not_null(
 	    strstr(text, cmd_find("connect", &cause)->long_help));
 	free(text);
