@@ -9,7 +9,7 @@
  *  - first paint: from fork to the newest message's text in the output,
  *    median of 5 starts; beside it the store's own open + first page
  *    (store_open, profiles, contacts, 100 newest messages) in this same
- *    process.  Both use the fast test KDF (NOID_KDF_FAST=1), so the
+ *    process.  Both use the fast test KDF (NOID_TEST_FAST_KDF=1), so the
  *    password step is ~1 ms of either figure; the store's KDF-only time
  *    (store_open alone) is shown too.
  *  - key press to screen update while B sends a message every 50 ms:
@@ -268,7 +268,7 @@ main(void)
 	if (tmuxfix_history(dir_a, HISTORY) != 0)
 		die("setup: the history failed");
 	printf("tui: %d-message history written in %.1f s; fast test KDF "
-	       "(NOID_KDF_FAST=1) in every figure\n",
+	       "(NOID_TEST_FAST_KDF=1) in every figure\n",
 	    HISTORY, (now_us() - t0) / 1e6);
 
 	/* First paint, beside the store's own first page. */

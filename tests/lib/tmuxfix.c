@@ -661,7 +661,7 @@ void
 tmuxfix_env(void)
 {
 	setenv("NOID_PASSWORD", TMUXFIX_PASSWORD, 1);
-	setenv("NOID_KDF_FAST", "1", 1);
+	setenv("NOID_TEST_FAST_KDF", "1", 1);
 	unsetenv("NOID_HOME");
 	unsetenv("TMUX");
 }
@@ -701,7 +701,7 @@ tmuxfix_tui(
     struct tmuxfix *t, const char *name, const char *dir, int cols, int rows)
 {
 	const char *env[] = {
-	    "NOID_PASSWORD=" TMUXFIX_PASSWORD, "NOID_KDF_FAST=1", NULL};
+	    "NOID_PASSWORD=" TMUXFIX_PASSWORD, "NOID_TEST_FAST_KDF=1", NULL};
 	const char *argv[] = {TMUXFIX_NOID, "--data-dir", dir, NULL};
 	char *s;
 
@@ -835,7 +835,7 @@ tmuxfix_history(const char *dir, size_t n)
 	int rc;
 
 	process_no_core();
-	if ((rc = store_open(dir, TMUXFIX_PASSWORD, 0, &st)) != 0)
+	if ((rc = store_open(dir, TMUXFIX_PASSWORD, STORE_FAST_KDF, &st)) != 0)
 		goto out;
 	if ((rc = store_profiles_list(st, &p, &np)) != 0 ||
 	    (rc = np == 1 ? 0 : NOID_ERR_INVAL) != 0)

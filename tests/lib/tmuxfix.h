@@ -127,10 +127,10 @@ int tmuxfix_noid(struct tmuxfix_result *r, const char *dir, ...);
 /* ---- users: data dirs, the TUI, connecting two users ----------------- */
 
 /* The password and KDF the helpers give noid (the fast test KDF:
- * NOID_KDF_FAST=1, see store/key.h). */
+ * NOID_TEST_FAST_KDF=1, see store/key.h). */
 #define TMUXFIX_PASSWORD "tmuxfix password"
 
-/* Export NOID_PASSWORD and NOID_KDF_FAST for the programs we start. */
+/* Export NOID_PASSWORD and NOID_TEST_FAST_KDF for the programs we start. */
 void tmuxfix_env(void);
 
 /* `noid init --name NAME` in dir, then `noid relays add RELAY` when
