@@ -597,6 +597,30 @@ agent_verify(
 	return 0;
 }
 
+/*
+ * Our unused invitation's link leaves the screen as text: whoever uses it
+ * may not be the person in front of it, so it counts as shared as text.
+ * The link stays the same (the QR code on screen and the text agree).
+ */
+int
+agent_invite_shared(struct agent *a, const uint8_t conn[AGENT_ID_LEN])
+{
+	struct agent_c *c = agent_find(a, conn);
+	int rc;
+
+	if (c == NULL)
+		return NOID_ERR_NOENT;
+	if (c->state != AGENT_CONN_INVITED)
+		return NOID_ERR_STATE;
+	if (c->trust == AGENT_TRUST_TEXT)
+		return 0;
+	if ((rc = store_conn_set_trust(
+	         a->st, a->profile, c->id, AGENT_TRUST_TEXT)) != 0)
+		return rc;
+	c->trust = c->trust_base = AGENT_TRUST_TEXT;
+	return agent_persist(a, c);
+}
+
 /* Delete a connection: tell the contact first when connected. */
 int
 agent_delete(struct agent *a, const uint8_t conn[AGENT_ID_LEN])
