@@ -217,7 +217,8 @@ win_msg_text(struct client *c, const struct client_msg *cm, size_t spans[4])
 	if (m->dir == STORE_DIR_OUT)
 		mark = m->status == STORE_STATUS_DELIVERED ? " ✓✓"
 		    : m->status == STORE_STATUS_SENT       ? " ✓"
-		                                           : " …";
+		    : m->status == STORE_STATUS_QUEUED     ? " …"
+		                                           : ""; /* history */
 	who = m->dir == STORE_DIR_OUT ? "me" : (cv ? cv->name : "?");
 	n = xasprintf(&s, "%s %s: %.*s%s", when, who,
 	    m->deleted ? 9 : (int)m->text_len,
