@@ -159,6 +159,8 @@ win_list(struct client *c)
 			snprintf(head, sizeof head, " (request)");
 		else if (v->state != AGENT_CONN_READY)
 			snprintf(head, sizeof head, " (waiting)");
+		else if (v->unread > STORE_UNREAD_MAX)
+			snprintf(head, sizeof head, " (%d+)", STORE_UNREAD_MAX);
 		else if (v->unread > 0)
 			snprintf(head, sizeof head, " (%llu)",
 			    (unsigned long long)v->unread);

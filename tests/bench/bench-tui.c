@@ -189,7 +189,7 @@ store_first_page(double *open_ms, double *all_ms)
 	size_t np = 0, nc = 0, nm = 0;
 	double t0 = now_us(), t1;
 
-	if (store_open(dir_a, TMUXFIX_PASSWORD, 0, &st) != 0)
+	if (store_open(dir_a, TMUXFIX_PASSWORD, STORE_FAST_KDF, &st) != 0)
 		die("store_open failed");
 	t1 = now_us();
 	if (store_profiles_list(st, &p, &np) != 0 || np < 1 ||
