@@ -185,15 +185,43 @@ cmp_seq(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Queue the store's unsent texts on their connections. */
+/* Where the next text of c goes: its list's end, found once per load. */
+struct load_tail {
+	struct agent_c *c;
+	struct agent_text **pp;
+};
+
+/* c's entry in tails (n of them, room for one more), added if new. */
+static struct agent_text ***
+load_tail_of(struct load_tail *tails, size_t *n, struct agent_c *c)
+{
+	struct agent_text **pp;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (tails[i].c == c)
+			return &tails[i].pp;
+	for (pp = &c->texts; *pp != NULL; pp = &(*pp)->next)
+		;
+	tails[*n].c = c;
+	tails[*n].pp = pp;
+	return &tails[(*n)++].pp;
+}
+
+/*
+ * Queue the store's unsent texts on their connections, each appended at
+ * a remembered tail: walking the list for every text made loading 50,000
+ * queued messages quadratic (seconds before the first paint).
+ */
 static int
 load_outbox(struct agent *a)
 {
 	struct store_msg *m = NULL;
-	struct agent_text *t, **pp;
+	struct agent_text *t, ***tail;
+	struct load_tail *tails = NULL;
 	struct agent_out *o;
 	struct agent_c *c;
-	size_t n = 0, i;
+	size_t n = 0, i, ntails = 0, nconns = 0;
 	int rc;
 
 	if ((rc = store_outbox_queued(a->st, a->profile, &m, &n)) != 0)
@@ -201,6 +229,10 @@ load_outbox(struct agent *a)
 	/* The store lists by time, which ties within a millisecond. */
 	if (n > 1)
 		qsort(m, n, sizeof *m, cmp_seq);
+	for (c = a->conns; c != NULL; c = c->next)
+		nconns++;
+	if (nconns > 0)
+		tails = xcalloc(nconns, sizeof *tails);
 	for (i = 0; i < n; i++) {
 		if ((c = agent_find(a, m[i].conn)) == NULL)
 			continue;
@@ -213,10 +245,11 @@ load_outbox(struct agent *a)
 		memcpy(t->msg, m[i].id, AGENT_ID_LEN);
 		t->text = xmemdup(m[i].text, m[i].text_len);
 		t->len = m[i].text_len;
-		for (pp = &c->texts; *pp != NULL; pp = &(*pp)->next)
-			;
-		*pp = t;
+		tail = load_tail_of(tails, &ntails, c);
+		**tail = t;
+		*tail = &t->next;
 	}
+	free(tails);
 	store_msgs_free(m, n);
 	return 0;
 }
@@ -595,6 +628,30 @@ agent_verify(
 	e = agent_event_new(a, AGENT_EV_SECURITY, c);
 	e->ev.security = AGENT_SECURITY_VERIFIED;
 	return 0;
+}
+
+/*
+ * Our unused invitation's link leaves the screen as text: whoever uses it
+ * may not be the person in front of it, so it counts as shared as text.
+ * The link stays the same (the QR code on screen and the text agree).
+ */
+int
+agent_invite_shared(struct agent *a, const uint8_t conn[AGENT_ID_LEN])
+{
+	struct agent_c *c = agent_find(a, conn);
+	int rc;
+
+	if (c == NULL)
+		return NOID_ERR_NOENT;
+	if (c->state != AGENT_CONN_INVITED)
+		return NOID_ERR_STATE;
+	if (c->trust == AGENT_TRUST_TEXT)
+		return 0;
+	if ((rc = store_conn_set_trust(
+	         a->st, a->profile, c->id, AGENT_TRUST_TEXT)) != 0)
+		return rc;
+	c->trust = c->trust_base = AGENT_TRUST_TEXT;
+	return agent_persist(a, c);
 }
 
 /* Delete a connection: tell the contact first when connected. */

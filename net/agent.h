@@ -219,6 +219,13 @@ int agent_invite(
     struct agent *a, int trust, char **link, uint8_t conn[AGENT_ID_LEN]);
 
 /*
+ * The unused invitation conn (ours) is being shown as link text: its
+ * trust drops to AGENT_TRUST_TEXT, the link stays valid and the same.
+ * NOID_ERR_STATE once it was used, NOID_ERR_NOENT for no such one.
+ */
+int agent_invite_shared(struct agent *a, const uint8_t conn[AGENT_ID_LEN]);
+
+/*
  * Use someone's invitation link: creates our reply queue and sends the
  * request carrying our profile.  trust: how the link reached us.
  * Errors: NOID_ERR_INVAL (malformed link: agent_invite_check says why),

@@ -248,16 +248,38 @@ int
 store_unread_count(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const uint8_t conv[STORE_ID_LEN], uint64_t *n)
 {
+	static const uint8_t none[STORE_ID_LEN];
 	sqlite3_stmt *s = db_prep(st,
-	    "SELECT count(*) FROM messages m WHERE m.profile_id = ?1"
-	    " AND m.conv = ?2 AND m.dir = 1 AND m.deleted = 0 AND (NOT EXISTS"
-	    " (SELECT 1 FROM read_markers WHERE profile_id = ?1 AND conv = ?2)"
-	    " OR (m.ts, m.id) > (SELECT ts, msg_id FROM read_markers"
-	    " WHERE profile_id = ?1 AND conv = ?2))");
+	    "SELECT ts, msg_id FROM read_markers"
+	    " WHERE profile_id = ? AND conv = ?");
+	sqlite3_int64 ts = -1;
+	uint8_t after[STORE_ID_LEN];
 	int rc;
 
+	*n = 0;
+	memcpy(after, none, sizeof after);
 	db_bind_id(s, 1, profile);
 	db_bind_id(s, 2, conv);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ts = sqlite3_column_int64(s, 0);
+		db_col_id(s, 1, after);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, rc);
+	/* A range the (profile, conv, ts, id) index seeks to, and a limit:
+	 * the OR with NOT EXISTS made SQLite scan the whole conversation. */
+	s = db_prep(st,
+	    "SELECT count(*) FROM (SELECT 1 FROM messages m"
+	    " WHERE m.profile_id = ?1 AND m.conv = ?2"
+	    " AND (m.ts, m.id) > (?3, ?4) AND m.dir = 1 AND m.deleted = 0"
+	    " LIMIT ?5)");
+	db_bind_id(s, 1, profile);
+	db_bind_id(s, 2, conv);
+	sqlite3_bind_int64(s, 3, ts);
+	db_bind_id(s, 4, after);
+	sqlite3_bind_int(s, 5, STORE_UNREAD_MAX + 1);
 	rc = sqlite3_step(s);
 	*n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);

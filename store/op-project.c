@@ -527,7 +527,7 @@ msg_body(struct buf *b, const uint8_t conv[STORE_ID_LEN],
 	buf_put(b, text, len);
 }
 
-/* MSG_ADD: a message row (and an outbox row when outgoing). */
+/* MSG_ADD: a message row (and an outbox row for a reserved send). */
 static int
 project_msg_add(struct store *st, const struct op *op)
 {
@@ -560,7 +560,11 @@ project_msg_add(struct store *st, const struct op *op)
 	db_bind_text(s, 10, (const char *)p + head, op->body_len - head);
 	if ((rc = db_step_done(st, s)) != 0)
 		return rc;
-	if (dir == STORE_DIR_OUT) {
+	/* Only a reserved send (seq from the connection, store_send_reserve)
+	 * waits to be sent; an outgoing message store_msg_add recorded
+	 * (seq 0: imported or bulk-loaded history) was sent elsewhere, and an
+	 * outbox row would make the agent send it again. */
+	if (dir == STORE_DIR_OUT && be64_get(p + 41) != 0) {
 		s = db_prep(st,
 		    "INSERT OR IGNORE INTO outbox(profile_id,"
 		    " msg_id, conn, status) VALUES (?, ?, ?, ?)");

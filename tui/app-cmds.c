@@ -114,14 +114,18 @@ client_busy(struct client *c, const char *what)
 	c->dirty = 1;
 }
 
-/* Draw link as the invitation's QR code (or say it doesn't fit). */
+/*
+ * The invitation's QR code, made once for the link: the smallest that
+ * fits the screen now, else the smallest at all (the screen may grow;
+ * win_invite decides at each draw whether it fits).
+ */
 static void
 client_invite_qr(struct client *c)
 {
 	qr_free(c->ov_qr);
 	c->ov_qr = NULL;
-	if (qr_encode_fit(
-	        c->ov_link, c->cols, c->lay.status.y - 4, &c->ov_qr) != 0)
+	if (qr_encode_fit(c->ov_link, c->cols, c->rows - 2, &c->ov_qr) != 0 &&
+	    qr_encode(c->ov_link, QR_LEVEL_L, &c->ov_qr) != 0)
 		c->ov_qr = NULL;
 }
 
@@ -151,51 +155,31 @@ client_invite_open(struct client *c, const char *note)
 	c->ov_title = title;
 	c->ov_link = link;
 	client_invite_qr(c);
-	if (c->ov_qr == NULL)
-		c->ov_text = xstrdup("The terminal is too small for the QR "
-		                     "code.  Press c to show the link text "
-		                     "(shared as text: a lower trust level), "
-		                     "or enlarge the terminal and try again.");
-	else
-		c->ov_text = xstrdup("c: copy the link text instead (for "
-		                     "another channel: lower trust) · Esc: "
-		                     "close");
 	c->dirty = 1;
 }
 
 /*
- * Copying the link: the link text leaves the screen, so whoever uses it
- * may not be the person in front of it.  The QR invitation is replaced
- * by one made for text (trust "text"), shown as text and as QR, so the
- * code on screen and the text offered are always the same link.
+ * Showing the link text: it can leave the screen, so whoever uses it may
+ * not be the person in front of it.  The invitation stays the same link
+ * (the code on screen and the text agree) but counts as shared as text.
  */
 void
 client_invite_share(struct client *c)
 {
-	uint8_t conn[AGENT_ID_LEN];
-	char *b64, *seq, *link = NULL;
+	char *b64, *seq;
 	size_t len;
 	int n, rc;
 
 	if (c->ov_link == NULL || c->ov_link_shown || c->app->agent == NULL)
 		return;
-	client_busy(c, "making a link for text: asking the relay…");
-	rc = agent_invite(c->app->agent, AGENT_TRUST_TEXT, &link, conn);
+	rc = agent_invite_shared(c->app->agent, c->ov_conn);
 	if (rc != 0) {
-		client_set_note(c, "can't make a link: %s", noid_strerror(rc));
+		client_set_note(c, "can't show the link: %s%s",
+		    noid_strerror(rc),
+		    rc == NOID_ERR_STATE ? " (the invitation was used)" : "");
 		return;
 	}
-	agent_delete(c->app->agent, c->ov_conn);
-	memcpy(c->ov_conn, conn, AGENT_ID_LEN);
-	free(c->ov_link);
-	c->ov_link = link;
 	c->ov_link_shown = 1;
-	client_invite_qr(c);
-	free(c->ov_text);
-	xasprintf(&c->ov_text,
-	    "Link to copy (marked as shared over another channel: lower "
-	    "trust than a scanned code):\n%s\nEsc: close",
-	    c->ov_link);
 	client_set_note(c,
 	    "link copied to the clipboard where the "
 	    "terminal allows it");

@@ -193,6 +193,9 @@ tui_prepare(void *arg)
 		if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
 		    ws.ws_row > 0)
 			resize_term(ws.ws_row, ws.ws_col);
+		/* What the terminal shows after a resize is unknown (it may
+		 * have reflowed or cut our rows): repaint every cell. */
+		clearok(curscr, TRUE);
 		c->dirty = 1;
 	}
 	if (c->app->agent_failed) {
@@ -357,7 +360,7 @@ tui_key_global(struct client *c, int ch, int alt)
 
 /* Keys of an open overlay; 1 when used. */
 static int
-tui_key_overlay(struct client *c, int ch)
+tui_key_overlay(struct client *c, int ch, int is_key)
 {
 	size_t len;
 
@@ -375,12 +378,16 @@ tui_key_overlay(struct client *c, int ch)
 		client_overlay_close(c);
 		return 1;
 	}
-	if (len != 0)
-		return 0;
-	if (c->overlay == OVERLAY_INVITE && (ch == 't' || ch == 'c')) {
-		client_invite_share(c);
+	if (c->overlay == OVERLAY_INVITE && !is_key) {
+		/* Modal: the input line is hidden under the code. */
+		if (ch == 't' || ch == 'c')
+			client_invite_share(c);
+		else if (ch == 'q')
+			client_overlay_close(c);
 		return 1;
 	}
+	if (len != 0)
+		return 0;
 	if (c->hits_query != NULL) {
 		if (ch == KEY_UP || ch == KEY_DOWN) {
 			client_search_move(c, ch == KEY_UP ? -1 : 1);
@@ -504,7 +511,8 @@ tui_key(struct client *c, wint_t wch, int is_key)
 	}
 	if (tui_key_global(c, ch, alt))
 		return;
-	if (c->overlay != OVERLAY_NONE && !alt && tui_key_overlay(c, ch))
+	if (c->overlay != OVERLAY_NONE && !alt &&
+	    tui_key_overlay(c, ch, is_key))
 		return;
 	op = is_key ? tui_key_op(ch) : input_op_from_char((uint32_t)wch, alt);
 	if (op == INPUT_OP_SUBMIT) {

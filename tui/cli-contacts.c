@@ -346,7 +346,9 @@ cli_exec_contacts(struct cli_ctx *ctx)
 		    app->st, app->profile, ci[i].contact, &unread);
 		cli_printf(ctx, "%s\t%s\t%s", name, cli_trust_word(ci[i].trust),
 		    cli_state_word(ci[i].state));
-		if (unread > 0)
+		if (unread > STORE_UNREAD_MAX)
+			cli_printf(ctx, "\t%d+ unread", STORE_UNREAD_MAX);
+		else if (unread > 0)
 			cli_printf(
 			    ctx, "\t%llu unread", (unsigned long long)unread);
 		cli_printf(ctx, "\n");

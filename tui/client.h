@@ -377,6 +377,9 @@ int client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN]);
 /* win-main.c: drawing. */
 void win_draw(struct client *c);
 void win_colours_init(struct client *c);
+void win_joined_reset(void);
+void win_joined_add(int y, int x, const char *s, size_t len);
+void win_joined_flush(void);
 
 /* ---- cli-table.c: the command table ---------------------------------- */
 

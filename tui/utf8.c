@@ -8,13 +8,13 @@
  */
 #include "utf8.h"
 
+#include <string.h>
 #include <wchar.h>
 #include <wctype.h>
 
 #include "base.h"
 
 #define ZWJ 0x200du
-#define VS16 0xfe0fu
 
 /* Whether b is a UTF-8 continuation byte. */
 static int
@@ -154,7 +154,11 @@ utf8_is_pict(uint32_t cp)
 	    (cp >= 0x1f000 && cp <= 0x1faff);
 }
 
-/* Width of a code point standing as a cluster's base (never 0). */
+/*
+ * Width of a code point that takes cells (a cluster's base, or a
+ * pictograph, skin tone or regional indicator joined to it) as ncursesw
+ * counts it once utf8_display() made it drawable: never 0.
+ */
 static int
 utf8_base_width(uint32_t cp)
 {
@@ -163,15 +167,14 @@ utf8_base_width(uint32_t cp)
 	if (cp < 0x7f)
 		return 1;
 	w = wcwidth((wchar_t)cp);
-	if (w > 0)
-		return w;
-	if (w == 0)
-		return 1;
-	/* Unknown to this C library: newer emoji and CJK are wide. */
-	if ((cp >= 0x1f000 && cp <= 0x1faff) ||
-	    (cp >= 0x20000 && cp <= 0x3fffd))
-		return 2;
-	return 1;
+	return w > 0 ? w : 1;
+}
+
+/* Whether a drawer must show cp as U+FFFD: ncursesw can't draw it. */
+static int
+utf8_is_undrawable(uint32_t cp)
+{
+	return utf8_is_control(cp) || (cp >= 0x7f && wcwidth((wchar_t)cp) < 0);
 }
 
 size_t
@@ -179,7 +182,7 @@ utf8_next(const char *s, size_t len, size_t off, int *width)
 {
 	uint32_t base, cp, prev, elem;
 	size_t p, n;
-	int w, ri, first = 1;
+	int w, ri;
 
 	if (off >= len) {
 		if (width != NULL)
@@ -195,18 +198,18 @@ utf8_next(const char *s, size_t len, size_t off, int *width)
 	while (p < len) {
 		n = utf8_decode(s + p, len - p, &cp);
 		if (utf8_is_extend(cp)) {
-			if (cp == VS16 && first && w == 1)
-				w = 2;
+			/* Zero width: ncursesw keeps it in the cell before. */
 		} else if (utf8_is_modifier(cp) && utf8_is_pict(elem) &&
 		    prev != ZWJ) {
-			/* Skin tone: part of the emoji before it. */
+			/* Skin tone: part of the emoji, a cell of its own. */
+			w += utf8_base_width(cp);
 		} else if (prev == ZWJ && utf8_is_pict(elem) &&
 		    utf8_is_pict(cp)) {
+			/* One glyph, as wide as its first element. */
 			elem = cp;
-			first = 0;
 		} else if (ri == 1 && utf8_is_ri(cp)) {
 			ri = 2;
-			w = 2;
+			w += utf8_base_width(cp);
 		} else
 			break;
 		prev = cp;
@@ -443,4 +446,88 @@ utf8_wrap(const char *s, size_t len, int cols, struct utf8_line **lines)
 	utf8_lines_push(&l, start, len, w);
 	*lines = l.v;
 	return l.n;
+}
+
+/* Whether the ZWJ at p (of the cluster s..len) joins a pictograph. */
+static int
+utf8_zwj_joins(const char *s, size_t len, size_t p)
+{
+	uint32_t cp;
+
+	p += utf8_decode(s + p, len - p, &cp);
+	if (p >= len)
+		return 0;
+	utf8_decode(s + p, len - p, &cp);
+	return utf8_is_pict(cp);
+}
+
+int
+utf8_joined(const char *s, size_t len)
+{
+	size_t p = 0, n;
+	uint32_t cp;
+
+	for (; p < len; p += n) {
+		n = utf8_decode(s + p, len - p, &cp);
+		if (p > 0 && cp == ZWJ && utf8_zwj_joins(s, len, p))
+			return 1;
+	}
+	return 0;
+}
+
+/* Append the drawable form of the cluster [0, len) of s to out. */
+static size_t
+utf8_display_cluster(const char *s, size_t len, char *out)
+{
+	static const char repl[] = "\xef\xbf\xbd", nbsp[] = "\xc2\xa0";
+	size_t p, n, o = 0;
+	uint32_t cp;
+
+	n = utf8_decode(s, len, &cp);
+	if (cp == '\t')
+		out[o++] = ' ';
+	else if ((cp == UTF8_REPLACEMENT && n == 1) || utf8_is_undrawable(cp)) {
+		memcpy(out + o, repl, 3);
+		o += 3;
+	} else {
+		if (cp >= 0x7f && wcwidth((wchar_t)cp) == 0) {
+			memcpy(out + o, nbsp, 2);
+			o += 2;
+		}
+		if (cp != ZWJ) {
+			memcpy(out + o, s, n);
+			o += n;
+		}
+	}
+	for (p = n; p < len; p += n) {
+		n = utf8_decode(s + p, len - p, &cp);
+		if (cp == ZWJ) {
+			/* A join: the first element stands for the glyph.  A
+			 * ZWJ joining nothing is dropped (tmux would fold the
+			 * next character into this cell). */
+			if (utf8_zwj_joins(s, len, p))
+				break;
+			continue;
+		}
+		if (utf8_is_undrawable(cp)) {
+			memcpy(out + o, repl, 3);
+			o += 3;
+		} else {
+			memcpy(out + o, s + p, n);
+			o += n;
+		}
+	}
+	return o;
+}
+
+size_t
+utf8_display(const char *s, size_t len, char *out)
+{
+	size_t p = 0, q, o = 0;
+
+	for (; p < len; p = q) {
+		q = utf8_next(s, len, p, NULL);
+		o += utf8_display_cluster(s + p, q - p, out + o);
+	}
+	return o;
 }

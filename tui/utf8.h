@@ -20,20 +20,22 @@
  *   - regional indicators in pairs (a flag); an odd one stands alone;
  *   - a control character (including '\n') is always a cluster of its own.
  *
- * Width of a cluster, in terminal cells:
- *   - wcwidth() of the base, as ncursesw computes it (the caller sets a
- *     UTF-8 LC_CTYPE, which ncursesw needs anyway);
- *   - a base of width 1 followed by U+FE0F (emoji presentation) is 2;
- *   - a regional-indicator pair is 2;
- *   - a ZWJ sequence is as wide as its first element, which is what most
- *     terminals draw (one glyph) and what tmux >= 3.4 does;
- *   - controls, invalid bytes, lone combining marks and code points the
- *     C library does not know are 1 (unknown ones in the emoji and CJK
- *     planes are 2); drawers show a control as U+FFFD ('\t' as a space)
- *     and a lone mark on a U+00A0 base.
- * ncursesw's own bookkeeping differs from these rules for VS16 and ZWJ
- * sequences, so drawers place each cluster at the column computed here
- * rather than relying on the cursor that ncurses advances.
+ * Width of a cluster, in terminal cells: what ncursesw's bookkeeping
+ * gives the text utf8_display() makes of it, and what tmux and terminals
+ * draw, so layout, curses' cursor and the screen agree:
+ *   - the sum of wcwidth() of its code points (the caller sets a UTF-8
+ *     LC_CTYPE, which ncursesw needs anyway); zero-width ones (marks,
+ *     ZWJ, variation selectors) add nothing: U+2764 U+FE0F is 1 and a
+ *     skin-toned thumb 4 (two cells, as ncursesw and tmux draw it);
+ *   - except a ZWJ sequence (pictograph ZWJ pictograph ...): one glyph as
+ *     wide as its first element, as tmux and most terminals draw it
+ *     (a three-person family is 2).  ncursesw would count each element,
+ *     so utf8_display() gives only the first element (same width) and
+ *     the drawer writes the whole sequence over it past curses
+ *     (utf8_joined() says which clusters need that);
+ *   - a base of width 0 (a lone mark) is 1: drawn on a U+00A0 base;
+ *   - controls, invalid bytes and code points the C library does not
+ *     know (wcwidth -1) are 1: drawn as U+FFFD ('\t' as a space).
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
@@ -85,6 +87,20 @@ size_t utf8_width(const char *s, size_t len);
  * ending on a cluster boundary; its width goes to *width when not NULL.
  */
 size_t utf8_cut(const char *s, size_t len, size_t maxw, size_t *width);
+
+/*
+ * Copy s to out as ncursesw should draw it (see the width rules): each
+ * control, invalid byte and unknown code point becomes U+FFFD, '\t' a
+ * space, a cluster starting with a mark gets a U+00A0 base, a ZWJ
+ * sequence is cut to its first element and a ZWJ joining nothing goes.  out
+ * holds at least UTF8_DISPLAY_MAX(len) bytes; returns the bytes written
+ * (no NUL).  Drawn, it takes exactly utf8_width(s, len) cells.
+ */
+#define UTF8_DISPLAY_MAX(len) (3 * (len) + 2)
+size_t utf8_display(const char *s, size_t len, char *out);
+
+/* Whether the cluster s (len bytes, one cluster) is a ZWJ sequence. */
+int utf8_joined(const char *s, size_t len);
 
 /*
  * Word motion.  A word is a run of clusters whose base is a letter, a

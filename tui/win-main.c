@@ -66,16 +66,31 @@ win_attr(const struct client *c, enum theme_role role)
 	return a;
 }
 
-/* Draw s at (y, x), cut to w cells; returns the cells used. */
+/*
+ * Draw s at (y, x), cut to w cells; returns the cells used.  The text
+ * goes through utf8_display() so ncursesw advances exactly the widths
+ * utf8.h measured (controls and unknown code points can't shift a row);
+ * ZWJ sequences are completed past curses (win-joined.c).
+ */
 static int
 win_put(int y, int x, const char *s, size_t len, int w)
 {
-	size_t cut, width = 0;
+	size_t cut, width = 0, n, p, q;
+	int cw, col = x;
+	char *d;
 
 	if (w <= 0)
 		return 0;
 	cut = utf8_cut(s, len, (size_t)w, &width);
-	mvaddnstr(y, x, s, (int)cut);
+	d = xmalloc(UTF8_DISPLAY_MAX(cut));
+	n = utf8_display(s, cut, d);
+	mvaddnstr(y, x, d, (int)n);
+	free(d);
+	for (p = 0; p < cut; p = q, col += cw) {
+		q = utf8_next(s, cut, p, &cw);
+		if (utf8_joined(s + p, q - p))
+			win_joined_add(y, col, s + p, q - p);
+	}
 	return (int)width;
 }
 
@@ -144,6 +159,8 @@ win_list(struct client *c)
 			snprintf(head, sizeof head, " (request)");
 		else if (v->state != AGENT_CONN_READY)
 			snprintf(head, sizeof head, " (waiting)");
+		else if (v->unread > STORE_UNREAD_MAX)
+			snprintf(head, sizeof head, " (%d+)", STORE_UNREAD_MAX);
 		else if (v->unread > 0)
 			snprintf(head, sizeof head, " (%llu)",
 			    (unsigned long long)v->unread);
@@ -202,7 +219,8 @@ win_msg_text(struct client *c, const struct client_msg *cm, size_t spans[4])
 	if (m->dir == STORE_DIR_OUT)
 		mark = m->status == STORE_STATUS_DELIVERED ? " ✓✓"
 		    : m->status == STORE_STATUS_SENT       ? " ✓"
-		                                           : " …";
+		    : m->status == STORE_STATUS_QUEUED     ? " …"
+		                                           : ""; /* history */
 	who = m->dir == STORE_DIR_OUT ? "me" : (cv ? cv->name : "?");
 	n = xasprintf(&s, "%s %s: %.*s%s", when, who,
 	    m->deleted ? 9 : (int)m->text_len,
@@ -388,15 +406,16 @@ win_chat(struct client *c)
 	}
 }
 
-/* The status bar. */
+/* The status bar, on row y. */
 static void
-win_status(struct client *c)
+win_status(struct client *c, int y)
 {
-	const struct layout_rect *r = &c->lay.status;
+	struct layout_rect st = c->lay.status, *r = &st;
 	const struct client_conv *cv = client_current(c);
 	char *s;
 	int x;
 
+	st.y = y;
 	attrset(win_attr(c, THEME_STATUS));
 	win_fill(r->y, r->x, r->w);
 	xasprintf(&s, " %s%s%s · relay %s%s · F1 help ", c->app->profile_name,
@@ -432,6 +451,92 @@ win_input(struct client *c)
 	move(r->y + v.cursor_row, r->x + v.cursor_col);
 }
 
+/* Draw q centred in x..x+w-1 from row y; returns the row after it. */
+static int
+win_qr(const struct qr *q, int y, int x, int w)
+{
+	char *row;
+	int i;
+
+	for (i = 0; i < qr_rows(q); i++) {
+		row = qr_render_line(q, i, QR_STYLE_LIGHT_FG);
+		mvaddstr(y++, x + (w - qr_cols(q)) / 2, row);
+		free(row);
+	}
+	return y;
+}
+
+/* Draw text wrapped to w from row y, at most to row ymax - 1. */
+static int
+win_text(const char *t, int y, int x, int w, int ymax)
+{
+	struct utf8_line *lines = NULL;
+	size_t n, k;
+
+	n = utf8_wrap(t, strlen(t), w, &lines);
+	for (k = 0; k < n && y < ymax; k++)
+		win_put(y++, x, t + lines[k].off, lines[k].len, w);
+	free(lines);
+	return y;
+}
+
+/* The rows text takes wrapped to w. */
+static int
+win_text_rows(const char *t, int w)
+{
+	struct utf8_line *lines = NULL;
+	size_t n = utf8_wrap(t, strlen(t), w, &lines);
+
+	free(lines);
+	return (int)n;
+}
+
+/*
+ * The invitation screen: every row above the status bar (a version-5
+ * code with its quiet zone is 41 x 21 cells, so title, code and the hint
+ * below it fit 80 x 24).  Once the link text is asked for it goes below
+ * the code when both fit, else alone; too small for the code, the screen
+ * says so and offers the text.
+ */
+static void
+win_invite(struct client *c, int h)
+{
+	const struct qr *q = c->ov_qr;
+	const int w = c->cols;
+	char *t;
+	int y = 0, qr_ok;
+
+	for (y = 0; y < h; y++)
+		win_fill(y, 0, w);
+	attron(A_BOLD);
+	win_put(0, 0, c->ov_title, strlen(c->ov_title), w);
+	attroff(A_BOLD);
+	if (c->ov_link_shown)
+		xasprintf(&t,
+		    "Link to copy (shared as text: lower trust):\n%s\n\n"
+		    "Esc: close",
+		    c->ov_link);
+	else
+		t = xstrdup("t: show the link as text (for another "
+		            "channel: lower trust) · Esc: close");
+	qr_ok = q != NULL && qr_cols(q) <= w &&
+	    1 + qr_rows(q) + win_text_rows(t, w) <= h;
+	y = 1;
+	if (qr_ok)
+		y = win_qr(q, y, 0, w);
+	else if (!c->ov_link_shown) {
+		free(t);
+		xasprintf(&t,
+		    "The terminal is too small for the QR code (it needs "
+		    "%d x %d).  t: show the link as text (for another "
+		    "channel: lower trust), or enlarge the terminal.  "
+		    "Esc: close",
+		    q ? qr_cols(q) : 41, q ? qr_rows(q) + 3 : 24);
+	}
+	win_text(t, y, 0, w, h);
+	free(t);
+}
+
 /* The overlay: text, a QR code, or a question, over the chat area. */
 static void
 win_overlay(struct client *c)
@@ -439,17 +544,9 @@ win_overlay(struct client *c)
 	struct layout_rect r = c->lay.chat;
 	struct utf8_line *lines = NULL;
 	const char *t = c->ov_text ? c->ov_text : "";
-	char *row;
 	size_t n, k, start;
-	int y, i, qy = 0;
+	int y;
 
-	if (c->overlay == OVERLAY_INVITE) {
-		/* The whole area above the status bar: the code needs it. */
-		r.x = 0;
-		r.w = c->cols;
-		r.h = c->lay.status.y;
-		r.y = 0;
-	}
 	for (y = r.y; y < r.y + r.h; y++)
 		win_fill(y, r.x, r.w);
 	y = r.y;
@@ -457,15 +554,8 @@ win_overlay(struct client *c)
 	win_put(y++, r.x, c->ov_title ? c->ov_title : "",
 	    strlen(c->ov_title ? c->ov_title : ""), r.w);
 	attroff(A_BOLD);
-	if (c->ov_qr != NULL && qr_fits(c->ov_qr, r.w, r.h)) {
-		qy = y;
-		for (i = 0; i < qr_rows(c->ov_qr) && y < r.y + r.h; i++) {
-			row = qr_render_line(c->ov_qr, i, QR_STYLE_LIGHT_FG);
-			mvaddstr(y++, r.x + (r.w - qr_cols(c->ov_qr)) / 2, row);
-			free(row);
-		}
-	}
-	(void)qy;
+	if (c->ov_qr != NULL && qr_fits(c->ov_qr, r.w, r.h))
+		y = win_qr(c->ov_qr, y, r.x, r.w);
 	n = utf8_wrap(t, strlen(t), r.w, &lines);
 	start = (size_t)c->ov_scroll < n ? (size_t)c->ov_scroll : 0;
 	c->ov_scroll = (int)start;
@@ -482,6 +572,7 @@ win_draw(struct client *c)
 
 	c->cols = COLS;
 	c->rows = LINES;
+	win_joined_reset();
 	layout_compute(
 	    c->cols, c->rows, c->show_list, input_line_rows(c->il), &c->lay);
 	erase();
@@ -492,15 +583,25 @@ win_draw(struct client *c)
 		doupdate();
 		return;
 	}
-	if (c->overlay != OVERLAY_INVITE)
-		win_list(c);
+	if (c->overlay == OVERLAY_INVITE) {
+		/* Modal, and the code needs the rows: no list, no input. */
+		win_invite(c, c->rows - 1);
+		win_status(c, c->rows - 1);
+		curs_set(0);
+		wnoutrefresh(stdscr);
+		doupdate();
+		win_joined_flush();
+		return;
+	}
+	win_list(c);
 	if (c->overlay == OVERLAY_NONE)
 		win_chat(c);
 	else
 		win_overlay(c);
-	win_status(c);
+	win_status(c, c->lay.status.y);
 	win_input(c);
 	curs_set(1);
 	wnoutrefresh(stdscr);
 	doupdate();
+	win_joined_flush();
 }

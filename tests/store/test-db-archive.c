@@ -120,6 +120,63 @@ Test(archive, export_then_import_restores_everything)
 	arc_teardown(&a);
 }
 
+/* How many of st's messages wait in the outbox; *out gets the first's text. */
+static size_t
+queued(struct store *st, const uint8_t *profile, char out[16])
+{
+	struct store_msg *m;
+	size_t n;
+
+	cr_assert_eq(store_outbox_queued(st, profile, &m, &n), 0);
+	out[0] = '\0';
+	if (n > 0)
+		snprintf(out, 16, "%.*s", (int)m[0].text_len, m[0].text);
+	store_msgs_free(m, n);
+	return n;
+}
+
+/* Sent and bulk-loaded outgoing history is not sent again after an
+ * import; only what was never sent still waits. */
+Test(archive, imported_sent_history_is_not_queued_again)
+{
+	struct arc_fixture a;
+	uint8_t id[STORE_ID_LEN], prev[STORE_HASH_LEN], hash[STORE_HASH_LEN];
+	uint8_t profile[STORE_ID_LEN];
+	char *dir2 = test_dir(), text[16];
+	struct store *st2;
+	struct store_msg m;
+	uint64_t seq;
+
+	arc_setup(&a);
+	cr_assert_eq(store_send_reserve(a.f.st, a.f.profile, a.f.conn, "went",
+	                 4, id, &seq, prev),
+	    0);
+	memset(hash, 7, sizeof hash);
+	cr_assert_eq(
+	    store_send_record(a.f.st, a.f.profile, id, hash, NULL, 0), 0);
+	cr_assert_eq(store_msg_add(a.f.st, a.f.profile, a.f.conn, STORE_DIR_OUT,
+	                 1000, "old sent", 8, id),
+	    0);
+	cr_assert_eq(store_msg_get(a.f.st, a.f.profile, id, &m), 0);
+	cr_assert_eq(m.dir, STORE_DIR_OUT);
+	cr_assert_eq(m.status, STORE_STATUS_NONE);
+	store_msg_clear(&m);
+	/* The fixture's reserved, never sent "out" is the only one. */
+	cr_assert_eq(queued(a.f.st, a.f.profile, text), 1);
+	cr_assert_str_eq(text, "out");
+	cr_assert_eq(store_export(a.f.st, a.f.profile, a.path, "archive pw",
+	                 STORE_FAST_KDF, NULL, NULL),
+	    0);
+	cr_assert_eq(store_open(dir2, TEST_PW, TEST_FLAGS, &st2), 0);
+	cr_assert_eq(
+	    store_import(st2, a.path, "archive pw", NULL, NULL, profile), 0);
+	cr_assert_eq(queued(st2, profile, text), 1);
+	cr_assert_str_eq(text, "out");
+	store_close(st2);
+	test_dir_remove(dir2);
+	arc_teardown(&a);
+}
+
 /* Import must fail with want and leave the target without profiles. */
 static void
 import_fails(const char *path, const char *pw, int want, int cancel_at)

@@ -462,3 +462,37 @@ Test(store, cheap_key_file_is_strengthened_by_a_real_open)
 	free(key);
 	fixture_close(&f);
 }
+
+/* Unread counts are exact up to STORE_UNREAD_MAX, then stop one past. */
+Test(store, unread_counts_stop_past_the_cap)
+{
+	struct fixture f;
+	uint8_t id[STORE_ID_LEN], mid[STORE_ID_LEN];
+	uint64_t unread;
+	int i;
+
+	fixture_open(&f, 0);
+	cr_assert_eq(store_tx_begin(f.st), 0);
+	for (i = 0; i < STORE_UNREAD_MAX + 20; i++) {
+		cr_assert_eq(store_msg_add(f.st, f.profile, f.conn,
+		                 STORE_DIR_IN, 100 + (uint64_t)i, "x", 1, id),
+		    0);
+		if (i == 29)
+			memcpy(mid, id, STORE_ID_LEN);
+	}
+	cr_assert_eq(store_tx_commit(f.st), 0);
+	cr_assert_eq(
+	    store_unread_count(f.st, f.profile, f.contact, &unread), 0);
+	cr_assert_eq(unread, STORE_UNREAD_MAX + 1);
+	/* Read up to the 30th: the rest, exactly. */
+	cr_assert_eq(store_read_mark(f.st, f.profile, f.contact, mid), 0);
+	cr_assert_eq(
+	    store_unread_count(f.st, f.profile, f.contact, &unread), 0);
+	cr_assert_eq(unread, STORE_UNREAD_MAX + 20 - 30);
+	/* Up to the newest: none. */
+	cr_assert_eq(store_read_mark(f.st, f.profile, f.contact, id), 0);
+	cr_assert_eq(
+	    store_unread_count(f.st, f.profile, f.contact, &unread), 0);
+	cr_assert_eq(unread, 0);
+	fixture_close(&f);
+}
