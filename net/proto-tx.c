@@ -148,6 +148,17 @@ proto_tx_size(const struct proto_tx *tx, int signed_)
 	    tx->entity_len + 1 + proto_fields_size(tx);
 }
 
+/*
+ * Bytes at the end of tx that the MAC does not cover: a SEND's body
+ * (its last field; its length stays covered).  The Noise transport
+ * authenticates them within the session (PROTOCOL.md §5.1).
+ */
+static size_t
+proto_unsigned_len(const struct proto_tx *tx)
+{
+	return tx->tag == PROTO_SEND ? tx->u.send.body_len : 0;
+}
+
 /* Variable-length fields within their limits? */
 static int
 proto_fields_check(const struct proto_tx *tx)
@@ -241,7 +252,8 @@ proto_tx_encode(const struct proto_tx *tx, const struct proto_signer *s,
 	proto_fields_put(tx, out + off);
 	if (s != NULL)
 		proto_auth_mac(out + 1 + NOID_KEY_LEN, s->k, s->session_id,
-		    out + signed_off, size - signed_off);
+		    out + signed_off,
+		    size - signed_off - proto_unsigned_len(tx));
 	*outlen = size;
 	return 0;
 }
@@ -363,6 +375,7 @@ proto_tx_decode(
 		return NOID_ERR_PROTO;
 	if ((error = proto_fields_get(&r, tx)) != 0)
 		return error;
+	tx->signed_len -= proto_unsigned_len(tx);
 	if ((ti->auth == PROTO_AUTH_REQUIRED &&
 	        tx->auth_kind != PROTO_AUTH_MAC) ||
 	    (ti->auth == PROTO_AUTH_FORBIDDEN &&

@@ -15,8 +15,10 @@
  * The authenticator: k = HKDF-SHA256(X25519(auth_priv, session_auth_pub)
  * or X25519(session_auth_priv, auth_pub), salt = session id, info =
  * "noid relay auth v1"); mac = BLAKE2b-256 keyed with k over
- * session_id || bytes from corr_id to the end.  proto_auth_key() derives k once so a relay can
- * cache it per (connection, auth_pub).
+ * session_id || bytes from corr_id to the end, less a SEND's body (its
+ * length is covered; the Noise transport authenticates the rest).
+ * proto_auth_key() derives k once so a relay can cache it per
+ * (connection, auth_pub).
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
@@ -142,7 +144,8 @@ struct proto_tx {
 			size_t enc_len;
 		} msg; /* MSG */
 	} u;
-	/* Decoded only: the bytes the MAC covers (corr_id to the end). */
+	/* Decoded only: the bytes the MAC covers (corr_id to the end,
+	 * less a SEND's body). */
 	const uint8_t *signed_part;
 	size_t signed_len;
 	/* Decoded only: non-zero once corr_id was read (for ERR replies). */
