@@ -125,6 +125,8 @@ proto_fields_size(const struct proto_tx *tx)
 		return NOID_KEY_LEN + 1 + tx->u.create.access_key_len;
 	case PROTO_KEY:
 		return NOID_KEY_LEN;
+	case PROTO_SUB:
+		return 1;
 	case PROTO_SEND:
 		return 1 + 2 + tx->u.send.body_len;
 	case PROTO_ACK:
@@ -187,6 +189,10 @@ proto_fields_put(const struct proto_tx *tx, uint8_t *p)
 		break;
 	case PROTO_KEY:
 		memcpy(p, tx->u.key.sender_pub, NOID_KEY_LEN);
+		break;
+	case PROTO_SUB:
+		/* 0 in the struct is the default window, 1. */
+		p[0] = tx->u.sub.window != 0 ? tx->u.sub.window : 1;
 		break;
 	case PROTO_SEND:
 		p[0] = tx->u.send.flags;
@@ -282,6 +288,13 @@ proto_fields_get(struct reader *r, struct proto_tx *tx)
 		/* It becomes the auth key of every SEND: one that no SEND
 		 * could carry or derive a key from would block the queue. */
 		if (r->err == 0 && proto_key_check(tx->u.key.sender_pub) != 0)
+			return NOID_ERR_PROTO;
+		break;
+	case PROTO_SUB:
+		reader_u8(r, &tx->u.sub.window);
+		if (r->err == 0 &&
+		    (tx->u.sub.window == 0 ||
+		        tx->u.sub.window > NOID_WINDOW_MAX))
 			return NOID_ERR_PROTO;
 		break;
 	case PROTO_SEND:

@@ -42,6 +42,7 @@
 #define NOID_MAC_LEN 32
 #define NOID_SESSION_ID_LEN 32
 #define NOID_ACCESS_KEY_MAX 64
+#define NOID_WINDOW_MAX 16 /* unacked MSGs per subscription (SUB) */
 #define NOID_AUTH_INFO "noid relay auth v1"
 /* Relay->recipient layer: ts_ms(8) flags(1) body, crypto_box MAC(16). */
 #define NOID_MSG_PLAIN_HDR 9
@@ -122,6 +123,10 @@ struct proto_tx {
 		struct {
 			uint8_t sender_pub[NOID_KEY_LEN];
 		} key; /* KEY */
+		struct {
+			/* 1..NOID_WINDOW_MAX; 0 encodes as 1 */
+			uint8_t window;
+		} sub; /* SUB */
 		struct {
 			uint8_t flags;
 			const uint8_t *body;

@@ -68,6 +68,9 @@ sample(int i, struct proto_tx *tx, int *signed_)
 	case PROTO_KEY:
 		memset(tx->u.key.sender_pub, 0x22, 32);
 		break;
+	case PROTO_SUB:
+		tx->u.sub.window = 8;
+		break;
 	case PROTO_SEND:
 		tx->u.send.flags = i == 4 ? PROTO_SEND_NOTIFY : 0;
 		tx->u.send.body = body;
@@ -116,6 +119,9 @@ assert_same(const struct proto_tx *a, const struct proto_tx *b)
 	case PROTO_KEY:
 		cr_assert(
 		    memcmp(a->u.key.sender_pub, b->u.key.sender_pub, 32) == 0);
+		break;
+	case PROTO_SUB:
+		cr_assert_eq(a->u.sub.window, b->u.sub.window);
 		break;
 	case PROTO_SEND:
 		cr_assert_eq(a->u.send.flags, b->u.send.flags);
@@ -323,10 +329,22 @@ Test(proto, unknown_reserved_and_malformed, .init = setup)
 	n = raw(p, 1, 23, PROTO_SUB, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
 	/* Missing authenticator where required, present where forbidden. */
-	n = raw(p, 0, 24, PROTO_SUB, NULL, 0);
+	f[0] = 1;
+	n = raw(p, 0, 24, PROTO_SUB, f, 1);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_AUTH);
 	n = raw(p, 1, 0, PROTO_PING, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_AUTH);
+	/* SUB: no window, window 0, window past the maximum. */
+	n = raw(p, 1, 24, PROTO_SUB, NULL, 0);
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	f[0] = 0;
+	n = raw(p, 1, 24, PROTO_SUB, f, 1);
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	p[n - 1] = NOID_WINDOW_MAX + 1;
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	p[n - 1] = NOID_WINDOW_MAX;
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), 0);
+	cr_assert_eq(tx.u.sub.window, NOID_WINDOW_MAX);
 	/* Unknown auth kind. */
 	n = raw(p, 2, 0, PROTO_PING, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
