@@ -408,7 +408,7 @@ Test(relay_basic, window_redelivers_unacked_in_order_after_restart)
 	struct rf_queue q;
 	struct proto_tx r;
 	uint8_t id[NOID_ID_LEN];
-	char body[8];
+	char body[16];
 	int i;
 
 	cr_assert_eq(rf_connect(&relay, &c), 0);
