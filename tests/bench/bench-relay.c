@@ -35,6 +35,7 @@
 
 #define WINDOW 16
 #define SUB_WINDOW 8
+#define SENT_RING 16
 #define CORR_SEND 1
 #define CORR_ACK 2
 #define RUN_MS 2000
@@ -55,7 +56,10 @@ struct bpair {
 	uint64_t stored; /* SENDs not refused: at most this many queued */
 	uint64_t acked; /* ACKs answered OK: this many deleted */
 	uint64_t delivered;
-	uint64_t sent_at; /* latency mode: when the SEND left */
+	/* Latency mode: when SEND n left, at sent_at[n % SENT_RING]; MSG n
+	 * is matched to it (the next SEND may leave before MSG n is read). */
+	uint64_t sent_at[SENT_RING];
+	uint64_t nsent;
 };
 
 static size_t body_len;
@@ -147,7 +151,7 @@ fill(struct bpair *p)
 		bc_add(&p->s, &tx, true);
 		p->inflight++;
 		p->stored++;
-		p->sent_at = clock_mono_us();
+		p->sent_at[p->nsent++ % SENT_RING] = clock_mono_us();
 	}
 	bc_flush(&p->s);
 }
@@ -183,9 +187,10 @@ on_block(struct bconn *c, const uint8_t *data)
 			c->p->acked++;
 		if (tx.tag != PROTO_MSG)
 			continue;
-		c->p->delivered++;
 		if (latency_mode && nlat < lat_cap)
-			lat[nlat++] = clock_mono_us() - c->p->sent_at;
+			lat[nlat++] = clock_mono_us() -
+			    c->p->sent_at[c->p->delivered % SENT_RING];
+		c->p->delivered++;
 		memset(&ack, 0, sizeof ack);
 		ack.corr_id = CORR_ACK;
 		ack.tag = PROTO_ACK;
@@ -587,8 +592,6 @@ struct mq {
 	char topic[32];
 	int inflight;
 	bool blocked; /* got QUOTA: wait for QCONT, as a client must */
-	uint64_t stored; /* SENDs not refused: at most this many queued */
-	uint64_t acked; /* ACKs answered OK: this many deleted */
 	uint64_t delivered;
 	pthread_mutex_t lock;
 	bool go;
