@@ -6,8 +6,10 @@
  * and the relay's per-session auth key, salted with the session id: it
  * proves possession of the auth key to this relay in this session only
  * (no replay into another session) and, unlike a signature, convinces
- * nobody else (deniable).  BLAKE2b rather than HMAC-SHA256 because it
- * runs over every 16 KB SEND on both ends and is ~3.5x faster here.
+ * nobody else (deniable).  It covers the transmission but not a SEND's
+ * body: the Noise transport already authenticates every byte of the
+ * frame within the session, so hashing 16 KB again on both ends bought
+ * nothing (PROTOCOL.md §5.1).
  */
 #include "proto.h"
 

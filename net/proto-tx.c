@@ -125,6 +125,8 @@ proto_fields_size(const struct proto_tx *tx)
 		return NOID_KEY_LEN + 1 + tx->u.create.access_key_len;
 	case PROTO_KEY:
 		return NOID_KEY_LEN;
+	case PROTO_SUB:
+		return 1;
 	case PROTO_SEND:
 		return 1 + 2 + tx->u.send.body_len;
 	case PROTO_ACK:
@@ -146,6 +148,17 @@ proto_tx_size(const struct proto_tx *tx, int signed_)
 {
 	return 1 + (signed_ ? NOID_KEY_LEN + NOID_MAC_LEN : 0) + 8 + 1 +
 	    tx->entity_len + 1 + proto_fields_size(tx);
+}
+
+/*
+ * Bytes at the end of tx that the MAC does not cover: a SEND's body
+ * (its last field; its length stays covered).  The Noise transport
+ * authenticates them within the session (PROTOCOL.md §5.1).
+ */
+static size_t
+proto_unsigned_len(const struct proto_tx *tx)
+{
+	return tx->tag == PROTO_SEND ? tx->u.send.body_len : 0;
 }
 
 /* Variable-length fields within their limits? */
@@ -176,6 +189,10 @@ proto_fields_put(const struct proto_tx *tx, uint8_t *p)
 		break;
 	case PROTO_KEY:
 		memcpy(p, tx->u.key.sender_pub, NOID_KEY_LEN);
+		break;
+	case PROTO_SUB:
+		/* 0 in the struct is the default window, 1. */
+		p[0] = tx->u.sub.window != 0 ? tx->u.sub.window : 1;
 		break;
 	case PROTO_SEND:
 		p[0] = tx->u.send.flags;
@@ -241,7 +258,8 @@ proto_tx_encode(const struct proto_tx *tx, const struct proto_signer *s,
 	proto_fields_put(tx, out + off);
 	if (s != NULL)
 		proto_auth_mac(out + 1 + NOID_KEY_LEN, s->k, s->session_id,
-		    out + signed_off, size - signed_off);
+		    out + signed_off,
+		    size - signed_off - proto_unsigned_len(tx));
 	*outlen = size;
 	return 0;
 }
@@ -270,6 +288,13 @@ proto_fields_get(struct reader *r, struct proto_tx *tx)
 		/* It becomes the auth key of every SEND: one that no SEND
 		 * could carry or derive a key from would block the queue. */
 		if (r->err == 0 && proto_key_check(tx->u.key.sender_pub) != 0)
+			return NOID_ERR_PROTO;
+		break;
+	case PROTO_SUB:
+		reader_u8(r, &tx->u.sub.window);
+		if (r->err == 0 &&
+		    (tx->u.sub.window == 0 ||
+		        tx->u.sub.window > NOID_WINDOW_MAX))
 			return NOID_ERR_PROTO;
 		break;
 	case PROTO_SEND:
@@ -363,6 +388,7 @@ proto_tx_decode(
 		return NOID_ERR_PROTO;
 	if ((error = proto_fields_get(&r, tx)) != 0)
 		return error;
+	tx->signed_len -= proto_unsigned_len(tx);
 	if ((ti->auth == PROTO_AUTH_REQUIRED &&
 	        tx->auth_kind != PROTO_AUTH_MAC) ||
 	    (ti->auth == PROTO_AUTH_FORBIDDEN &&

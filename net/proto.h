@@ -15,8 +15,10 @@
  * The authenticator: k = HKDF-SHA256(X25519(auth_priv, session_auth_pub)
  * or X25519(session_auth_priv, auth_pub), salt = session id, info =
  * "noid relay auth v1"); mac = BLAKE2b-256 keyed with k over
- * session_id || bytes from corr_id to the end.  proto_auth_key() derives k once so a relay can
- * cache it per (connection, auth_pub).
+ * session_id || bytes from corr_id to the end, less a SEND's body (its
+ * length is covered; the Noise transport authenticates the rest).
+ * proto_auth_key() derives k once so a relay can cache it per
+ * (connection, auth_pub).
  *
  * Copyright (C) 2026 the noid authors.  AGPL-3.0-or-later.
  */
@@ -40,6 +42,7 @@
 #define NOID_MAC_LEN 32
 #define NOID_SESSION_ID_LEN 32
 #define NOID_ACCESS_KEY_MAX 64
+#define NOID_WINDOW_MAX 16 /* unacked MSGs per subscription (SUB) */
 #define NOID_AUTH_INFO "noid relay auth v1"
 /* Relay->recipient layer: ts_ms(8) flags(1) body, crypto_box MAC(16). */
 #define NOID_MSG_PLAIN_HDR 9
@@ -121,6 +124,10 @@ struct proto_tx {
 			uint8_t sender_pub[NOID_KEY_LEN];
 		} key; /* KEY */
 		struct {
+			/* 1..NOID_WINDOW_MAX; 0 encodes as 1 */
+			uint8_t window;
+		} sub; /* SUB */
+		struct {
 			uint8_t flags;
 			const uint8_t *body;
 			size_t body_len;
@@ -142,7 +149,8 @@ struct proto_tx {
 			size_t enc_len;
 		} msg; /* MSG */
 	} u;
-	/* Decoded only: the bytes the MAC covers (corr_id to the end). */
+	/* Decoded only: the bytes the MAC covers (corr_id to the end,
+	 * less a SEND's body). */
 	const uint8_t *signed_part;
 	size_t signed_len;
 	/* Decoded only: non-zero once corr_id was read (for ERR replies). */

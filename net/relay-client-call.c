@@ -217,13 +217,26 @@ relay_client_rcpt(struct relay_client *c, uint8_t tag,
 	return relay_client_expect(c, &tx, rcpt_auth, timeout_ms, PROTO_OK);
 }
 
-/* SUB. */
+/* SUB with window 1. */
 int
 relay_client_subscribe(struct relay_client *c,
     const struct relay_keypair *rcpt_auth, const uint8_t rid[NOID_ID_LEN],
     int timeout_ms)
 {
 	return relay_client_rcpt(c, PROTO_SUB, rcpt_auth, rid, timeout_ms);
+}
+
+/* SUB with a delivery window. */
+int
+relay_client_subscribe_window(struct relay_client *c,
+    const struct relay_keypair *rcpt_auth, const uint8_t rid[NOID_ID_LEN],
+    uint8_t window, int timeout_ms)
+{
+	struct proto_tx tx;
+
+	relay_tx_init(&tx, PROTO_SUB, rid);
+	tx.u.sub.window = window;
+	return relay_client_expect(c, &tx, rcpt_auth, timeout_ms, PROTO_OK);
 }
 
 /* OFF. */

@@ -187,7 +187,15 @@ int relay_client_send(struct relay_client *c,
     const struct relay_keypair *sender_auth, const uint8_t sid[NOID_ID_LEN],
     uint8_t flags, const void *body, size_t len, int timeout_ms);
 
-/* SUB, ACK, GET, OFF, DEL on queue rid with the recipient's auth key. */
+/*
+ * SUB, ACK, GET, OFF, DEL on queue rid with the recipient's auth key.
+ * relay_client_subscribe() asks for one unacked MSG at a time;
+ * relay_client_subscribe_window() for up to window (1..NOID_WINDOW_MAX)
+ * in flight, pushed in order, each acked by its msg_id.
+ */
+int relay_client_subscribe_window(struct relay_client *c,
+    const struct relay_keypair *rcpt_auth, const uint8_t rid[NOID_ID_LEN],
+    uint8_t window, int timeout_ms);
 int relay_client_subscribe(struct relay_client *c,
     const struct relay_keypair *rcpt_auth, const uint8_t rid[NOID_ID_LEN],
     int timeout_ms);

@@ -323,20 +323,30 @@ relay_queue_msg_add(struct relay_queues *qs, struct relay_queue *q,
 	return 0;
 }
 
+/* Unlink and free m, the pos-th message (*pp points at it, prev is
+ * the one before or NULL), keeping the delivered count right. */
+static void
+unlink_msg(struct relay_queues *qs, struct relay_queue *q,
+    struct relay_msg **pp, struct relay_msg *prev, size_t pos)
+{
+	struct relay_msg *m = *pp;
+
+	*pp = m->next;
+	if (q->tail == m)
+		q->tail = prev;
+	if (pos < q->ndeliv)
+		q->ndeliv--;
+	q->nmsg--;
+	qs->nmsg--;
+	qs->body_bytes -= m->len;
+	free(m);
+}
+
 /* Unlink and free the head message. */
 static void
 drop_head(struct relay_queues *qs, struct relay_queue *q)
 {
-	struct relay_msg *m = q->head;
-
-	q->head = m->next;
-	if (q->head == NULL)
-		q->tail = NULL;
-	q->nmsg--;
-	q->delivered = false;
-	qs->nmsg--;
-	qs->body_bytes -= m->len;
-	free(m);
+	unlink_msg(qs, q, &q->head, NULL, 0);
 }
 
 /* Drop expired head messages, then return the head. */
@@ -352,16 +362,35 @@ relay_queue_msg_head(struct relay_queues *qs, struct relay_queue *q,
 	return q->head;
 }
 
-/* Delete the head message if its id matches. */
+/* The first message not yet pushed. */
+struct relay_msg *
+relay_queue_msg_next(struct relay_queue *q)
+{
+	struct relay_msg *m = q->head;
+	size_t i;
+
+	for (i = 0; i < q->ndeliv && m != NULL; i++)
+		m = m->next;
+	return m;
+}
+
+/* Delete a delivered message (or the head) by id. */
 int
 relay_queue_msg_ack(
     struct relay_queues *qs, struct relay_queue *q, const uint8_t *id)
 {
-	if (q->head == NULL ||
-	    sodium_memcmp(q->head->id, id, RELAY_ID_LEN) != 0)
-		return NOID_ERR_NOENT;
-	drop_head(qs, q);
-	return 0;
+	struct relay_msg **pp = &q->head, *m, *prev = NULL;
+	size_t pos, n = q->ndeliv != 0 ? q->ndeliv : 1;
+
+	for (pos = 0; pos < n && (m = *pp) != NULL; pos++) {
+		if (sodium_memcmp(m->id, id, RELAY_ID_LEN) == 0) {
+			unlink_msg(qs, q, pp, prev, pos);
+			return 0;
+		}
+		prev = m;
+		pp = &m->next;
+	}
+	return NOID_ERR_NOENT;
 }
 
 /* Delete the message with this id wherever it is. */
@@ -370,22 +399,14 @@ relay_queue_msg_del(
     struct relay_queues *qs, struct relay_queue *q, const uint8_t *id)
 {
 	struct relay_msg **pp, *m, *prev = NULL;
+	size_t pos = 0;
 
 	for (pp = &q->head; (m = *pp) != NULL; prev = m, pp = &m->next) {
-		if (memcmp(m->id, id, RELAY_ID_LEN) != 0)
-			continue;
-		if (m == q->head) {
-			drop_head(qs, q);
+		if (memcmp(m->id, id, RELAY_ID_LEN) == 0) {
+			unlink_msg(qs, q, pp, prev, pos);
 			return 0;
 		}
-		*pp = m->next;
-		if (q->tail == m)
-			q->tail = prev;
-		q->nmsg--;
-		qs->nmsg--;
-		qs->body_bytes -= m->len;
-		free(m);
-		return 0;
+		pos++;
 	}
 	return NOID_ERR_NOENT;
 }

@@ -5,7 +5,8 @@
  * recipient id (rid) or the sender id (sid).  The set keeps two hash
  * tables (SipHash with a per-process random key, so lookups cost the
  * same whatever ids a client sends).  Messages are a FIFO per queue;
- * only the head can be delivered and acknowledged.  Nothing here does
+ * the subscriber holds a window of delivered, unacked messages at the
+ * head, and any of those (or the head) can be acknowledged.  Nothing here does
  * I/O: relay-journal makes every change durable, the server wires the
  * two together.
  *
@@ -39,7 +40,8 @@ struct relay_msg {
 /*
  * One queue.  The set owns it; fields are read-only outside
  * relay-queue.c except the subscription links (sub, sub_prev, sub_next),
- * the delivery flag and the quota waiters, which the server manages.
+ * the window and the quota waiters, which the server manages; ndeliv
+ * the server raises as it pushes, relay-queue lowers as messages go.
  */
 struct relay_queue {
 	uint8_t rid[RELAY_ID_LEN];
@@ -48,7 +50,8 @@ struct relay_queue {
 	uint8_t sndr_hash[RELAY_HASH_LEN]; /* valid when SECURED */
 	uint8_t box_key[RELAY_KEY_LEN]; /* relay->recipient layer */
 	uint8_t flags;
-	bool delivered; /* head pushed, ack awaited */
+	uint8_t window; /* subscriber's window (SUB), 0: none */
+	uint8_t ndeliv; /* messages at the head pushed, acks awaited */
 	uint32_t nmsg;
 	struct relay_msg *head, *tail;
 
@@ -128,7 +131,17 @@ int relay_queue_msg_add(struct relay_queues *qs, struct relay_queue *q,
 struct relay_msg *relay_queue_msg_head(struct relay_queues *qs,
     struct relay_queue *q, uint64_t now_ms, relay_expire_cb cb, void *ctx);
 
-/* Delete the head message if its id matches; NOID_ERR_NOENT otherwise. */
+/*
+ * The first message not yet pushed (past the ndeliv at the head), or
+ * NULL.  Costs ndeliv steps.
+ */
+struct relay_msg *relay_queue_msg_next(struct relay_queue *q);
+
+/*
+ * Delete the message with this id if it is one of the ndeliv delivered
+ * ones (or the head, which GET hands out); NOID_ERR_NOENT otherwise,
+ * deleting nothing.
+ */
 int relay_queue_msg_ack(
     struct relay_queues *qs, struct relay_queue *q, const uint8_t *id);
 

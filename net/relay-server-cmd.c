@@ -174,18 +174,19 @@ send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
 	s->st.msgs_out++;
 }
 
-/* Push the head message of q to its subscriber if one is waiting. */
+/* Push q's next messages, in order, until its subscriber's window of
+ * unacked ones is full. */
 void
 rs_cmd_push(struct relay_server *s, struct relay_queue *q)
 {
 	struct relay_msg *m;
 
-	if (q->sub == NULL || q->delivered)
+	if (q->sub == NULL || head(s, q) == NULL)
 		return;
-	if ((m = head(s, q)) == NULL)
-		return;
-	q->delivered = true;
-	send_msg(s, q->sub, q, m, 0);
+	while (q->ndeliv < q->window && (m = relay_queue_msg_next(q)) != NULL) {
+		q->ndeliv++;
+		send_msg(s, q->sub, q, m, 0);
+	}
 }
 
 /* Detach q from its subscriber's list. */
@@ -204,7 +205,7 @@ unsubscribe(struct relay_queue *q)
 		q->sub_next->sub_prev = q->sub_prev;
 	q->sub = NULL;
 	q->sub_prev = q->sub_next = NULL;
-	q->delivered = false;
+	q->window = q->ndeliv = 0;
 }
 
 /* Forget c's subscriptions. */
@@ -404,8 +405,10 @@ cmd_recipient(
 				c->subs->sub_prev = q;
 			c->subs = q;
 		}
-		/* A (re)subscriber gets the unacked head again. */
-		q->delivered = false;
+		/* A (re)subscriber gets every unacked message again,
+		 * oldest first. */
+		q->window = tx->u.sub.window;
+		q->ndeliv = 0;
 		reply_tag(s, c, tx, PROTO_OK, false);
 		rs_cmd_push(s, q);
 		return;

@@ -144,7 +144,7 @@ void rs_cmd_conn_gone(struct relay_server *s, struct rs_conn *c);
 void rs_cmd_expired(
     void *ctx, struct relay_queue *q, const struct relay_msg *m);
 
-/* Push the head message of q to its subscriber if one is waiting. */
+/* Push q's next messages to its subscriber while its window has room. */
 void rs_cmd_push(struct relay_server *s, struct relay_queue *q);
 
 #endif

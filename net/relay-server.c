@@ -795,12 +795,11 @@ static void
 sweep_queue(void *ctx, struct relay_queue *q)
 {
 	struct relay_server *s = ctx;
-	bool had = q->delivered;
 
 	(void)relay_queue_msg_head(
 	    s->qs, q, clock_wall_ms(), rs_cmd_expired, s);
-	if (had && !q->delivered)
-		rs_cmd_push(s, q);
+	/* Expired delivered messages free window slots. */
+	rs_cmd_push(s, q);
 }
 
 /* Expire old messages everywhere when the sweep is due. */

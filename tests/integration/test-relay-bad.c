@@ -260,6 +260,21 @@ Test(relay_bad, missing_and_extra_fields)
 	cr_assert_eq(rf_encode(c, &tx, &q.rkey, raw, sizeof raw, &len), 0);
 	send_raw_tx(c, raw, len - NOID_ID_LEN);
 	expect_err(c, PROTO_E_CMD, tx.corr_id);
+	/* SUB with a window of 0 and one past the maximum. */
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_SUB;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, q.rid, NOID_ID_LEN);
+	cr_assert_eq(rf_encode(c, &tx, &q.rkey, raw, sizeof raw, &len), 0);
+	raw[len - 1] = 0;
+	send_raw_tx(c, raw, len);
+	expect_err(c, PROTO_E_CMD, tx.corr_id);
+	raw[len - 1] = NOID_WINDOW_MAX + 1;
+	send_raw_tx(c, raw, len);
+	expect_err(c, PROTO_E_CMD, tx.corr_id);
+	/* SUB without its window. */
+	send_raw_tx(c, raw, len - 1);
+	expect_err(c, PROTO_E_CMD, tx.corr_id);
 	/* SUB without its entity. */
 	raw[0] = PROTO_AUTH_NONE;
 	be64_put(raw + 1, 4242);

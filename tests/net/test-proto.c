@@ -68,6 +68,9 @@ sample(int i, struct proto_tx *tx, int *signed_)
 	case PROTO_KEY:
 		memset(tx->u.key.sender_pub, 0x22, 32);
 		break;
+	case PROTO_SUB:
+		tx->u.sub.window = 8;
+		break;
 	case PROTO_SEND:
 		tx->u.send.flags = i == 4 ? PROTO_SEND_NOTIFY : 0;
 		tx->u.send.body = body;
@@ -116,6 +119,9 @@ assert_same(const struct proto_tx *a, const struct proto_tx *b)
 	case PROTO_KEY:
 		cr_assert(
 		    memcmp(a->u.key.sender_pub, b->u.key.sender_pub, 32) == 0);
+		break;
+	case PROTO_SUB:
+		cr_assert_eq(a->u.sub.window, b->u.sub.window);
 		break;
 	case PROTO_SEND:
 		cr_assert_eq(a->u.send.flags, b->u.send.flags);
@@ -216,6 +222,13 @@ Test(proto, truncation_at_every_offset, .init = setup)
 	}
 }
 
+/* Is byte off of an encoded tx (len bytes) part of a SEND's body? */
+static bool
+in_body(const struct proto_tx *tx, size_t len, size_t off)
+{
+	return tx->tag == PROTO_SEND && off >= len - tx->u.send.body_len;
+}
+
 Test(proto, every_byte_mutation, .init = setup)
 {
 	uint8_t out[NOID_TX_MAX], re[NOID_TX_MAX];
@@ -246,6 +259,11 @@ Test(proto, every_byte_mutation, .init = setup)
 					if (back.auth_kind == PROTO_AUTH_NONE)
 						cr_assert(relen == len &&
 						    memcmp(re, out, len) == 0);
+					else if (in_body(&tx, len, off))
+						/* Not covered, by design:
+						 * the transport guards it. */
+						cr_assert_eq(
+						    relay_verify(&back), 0);
 					else
 						cr_assert_neq(
 						    relay_verify(&back), 0,
@@ -311,10 +329,22 @@ Test(proto, unknown_reserved_and_malformed, .init = setup)
 	n = raw(p, 1, 23, PROTO_SUB, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
 	/* Missing authenticator where required, present where forbidden. */
-	n = raw(p, 0, 24, PROTO_SUB, NULL, 0);
+	f[0] = 1;
+	n = raw(p, 0, 24, PROTO_SUB, f, 1);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_AUTH);
 	n = raw(p, 1, 0, PROTO_PING, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_AUTH);
+	/* SUB: no window, window 0, window past the maximum. */
+	n = raw(p, 1, 24, PROTO_SUB, NULL, 0);
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	f[0] = 0;
+	n = raw(p, 1, 24, PROTO_SUB, f, 1);
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	p[n - 1] = NOID_WINDOW_MAX + 1;
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
+	p[n - 1] = NOID_WINDOW_MAX;
+	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), 0);
+	cr_assert_eq(tx.u.sub.window, NOID_WINDOW_MAX);
 	/* Unknown auth kind. */
 	n = raw(p, 2, 0, PROTO_PING, NULL, 0);
 	cr_assert_eq(proto_tx_decode(p, n, PROTO_DIR_CMD, &tx), NOID_ERR_PROTO);
@@ -478,15 +508,16 @@ Test(proto, session_binding, .init = setup)
 /*
  * The authenticator recomputed from its definition (PROTOCOL.md §5.1)
  * with libsodium's one-shot primitives: k = HKDF-SHA256 (one block),
- * mac = BLAKE2b-256 keyed with k over session_id || signed bytes.
+ * mac = BLAKE2b-256 keyed with k over session_id || the transmission
+ * from corr_id on, a SEND's body left out (its length is in).
  */
-Test(proto, mac_is_keyed_blake2b, .init = setup)
+Test(proto, mac_is_keyed_blake2b_over_the_header, .init = setup)
 {
 	static const uint8_t info[] = NOID_AUTH_INFO "\x01";
 	uint8_t out[NOID_TX_MAX], dh[32], prk[32], k[32], want[32];
 	uint8_t *msg;
 	struct proto_tx tx, back;
-	size_t len;
+	size_t len, hdr;
 	int sg;
 
 	sample(5, &tx, &sg); /* a signed full-size SEND */
@@ -496,22 +527,66 @@ Test(proto, mac_is_keyed_blake2b, .init = setup)
 	crypto_auth_hmacsha256(prk, dh, sizeof dh, session_id);
 	crypto_auth_hmacsha256(k, info, sizeof info - 1, prk);
 	cr_assert(memcmp(k, signer.k, 32) == 0);
-	msg = xmalloc(32 + back.signed_len);
+	/* corr_id(8) entity(1 + 24) tag(1) flags(1) body length(2). */
+	hdr = 8 + 1 + NOID_ID_LEN + 1 + 1 + 2;
+	cr_assert_eq(len, 1 + 64 + hdr + NOID_MSG_MAX);
+	cr_assert_eq(back.signed_part, out + 1 + 64);
+	cr_assert_eq(back.signed_len, hdr);
+	msg = xmalloc(32 + hdr);
 	memcpy(msg, session_id, 32);
-	memcpy(msg + 32, back.signed_part, back.signed_len);
-	crypto_generichash(want, sizeof want, msg, 32 + back.signed_len, k, 32);
+	memcpy(msg + 32, out + 1 + 64, hdr);
+	crypto_generichash(want, sizeof want, msg, 32 + hdr, k, 32);
 	cr_assert(memcmp(want, back.mac, 32) == 0);
-	/* Not HMAC-SHA256 any more, nor unkeyed BLAKE2b. */
-	crypto_auth_hmacsha256(want, msg, 32 + back.signed_len, k);
+	/* Not HMAC-SHA256, nor unkeyed BLAKE2b, nor over the body. */
+	crypto_auth_hmacsha256(want, msg, 32 + hdr, k);
 	cr_assert(memcmp(want, back.mac, 32) != 0);
-	crypto_generichash(
-	    want, sizeof want, msg, 32 + back.signed_len, NULL, 0);
+	crypto_generichash(want, sizeof want, msg, 32 + hdr, NULL, 0);
 	cr_assert(memcmp(want, back.mac, 32) != 0);
-	/* One flipped body bit fails verification. */
-	back.signed_part = msg + 32;
-	msg[32 + back.signed_len - 1] ^= 1;
-	cr_assert_eq(proto_auth_verify(&back, k, session_id), NOID_ERR_AUTH);
 	free(msg);
+	msg = xmalloc(32 + len - 65);
+	memcpy(msg, session_id, 32);
+	memcpy(msg + 32, out + 65, len - 65);
+	crypto_generichash(want, sizeof want, msg, 32 + len - 65, k, 32);
+	cr_assert(memcmp(want, back.mac, 32) != 0);
+	free(msg);
+	/* One flipped bit of the length, the flags or the entity fails. */
+	out[65 + hdr - 1] ^= 1; /* body length 16000 -> 16001: too big */
+	cr_assert_neq(proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+	out[65 + hdr - 1] ^= 1;
+	out[65 + hdr - 3] ^= PROTO_SEND_NOTIFY;
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+	cr_assert_eq(relay_verify(&back), NOID_ERR_AUTH);
+	out[65 + hdr - 3] ^= PROTO_SEND_NOTIFY;
+	out[65 + 9] ^= 0x80;
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+	cr_assert_eq(relay_verify(&back), NOID_ERR_AUTH);
+}
+
+/* Fixed-size fields are covered: ACK's msg_id, KEY's and NEW's keys. */
+Test(proto, mac_covers_fixed_fields, .init = setup)
+{
+	static const int which[] = {2, 7, 0};
+	uint8_t out[NOID_TX_MAX];
+	struct proto_tx tx, back;
+	size_t len, i;
+	int sg;
+
+	for (i = 0; i < sizeof which / sizeof which[0]; i++) {
+		sample(which[i], &tx, &sg);
+		cr_assert_eq(
+		    proto_tx_encode(&tx, &signer, out, sizeof out, &len), 0);
+		cr_assert_eq(
+		    proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+		cr_assert_eq(
+		    back.signed_len, len - 65, "%s", proto_tag_name(tx.tag));
+		cr_assert_eq(relay_verify(&back), 0);
+	}
+	/* The last byte of ACK's msg_id. */
+	sample(7, &tx, &sg);
+	cr_assert_eq(proto_tx_encode(&tx, &signer, out, sizeof out, &len), 0);
+	out[len - 1] ^= 1;
+	cr_assert_eq(proto_tx_decode(out, len, PROTO_DIR_CMD, &back), 0);
+	cr_assert_eq(relay_verify(&back), NOID_ERR_AUTH);
 }
 
 Test(proto, key_hash_distinguishes, .init = setup)

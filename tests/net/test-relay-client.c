@@ -2,7 +2,8 @@
  * Tests for net/relay-client against a real noid-relay (tests/lib
  * testrelay): queue life cycle, pushes, GET, END to the old subscriber,
  * a wrong relay key, the event-driven face with several requests in
- * flight, and pending messages surviving a crash of the relay.
+ * flight, pending messages surviving a crash of the relay, and a
+ * delivery window.
  */
 #include <criterion/criterion.h>
 #include <poll.h>
@@ -342,4 +343,78 @@ Test(relay_client, pending_messages_survive_a_crash, .init = setup,
 	}
 	cr_assert_eq(p.n, 3);
 	relay_client_free(c);
+}
+
+/* Push i of p opened: its body must be want; returns its msg id. */
+static const uint8_t *
+push_body(
+    struct pushes *p, int i, const struct relay_queue *q, const char *want)
+{
+	static struct relay_msg m;
+
+	cr_assert_eq(p->r[i].tx.tag, PROTO_MSG);
+	cr_assert_eq(relay_msg_open(&p->r[i].tx, q->shared, &m), 0);
+	cr_assert_eq(m.body_len, strlen(want), "push %d", i);
+	cr_assert(memcmp(m.body, want, m.body_len) == 0, "push %d", i);
+	return p->r[i].tx.u.msg.msg_id;
+}
+
+Test(relay_client, delivery_window, .init = setup, .fini = teardown)
+{
+	struct relay_queue_keys k;
+	struct relay_queue q;
+	struct pushes p = {0};
+	struct relay_client *rc, *sc;
+	uint8_t acked[NOID_ID_LEN];
+	char body[16];
+	int i;
+
+	rc = connect_to(testrelay_addr(relay), &p);
+	sc = connect_to(testrelay_addr(relay), NULL);
+	relay_queue_keys_new(&k);
+	cr_assert_eq(relay_client_create_queue(rc, &k, NULL, T_MS, &q), 0);
+	cr_assert_eq(relay_client_subscribe_window(
+	                 rc, &k.rcpt_auth, q.rid, NOID_WINDOW_MAX + 1, T_MS),
+	    NOID_ERR_PROTO);
+	cr_assert_eq(
+	    relay_client_subscribe_window(rc, &k.rcpt_auth, q.rid, 3, T_MS), 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(body, sizeof body, "m%d", i);
+		cr_assert_eq(relay_client_send(
+		                 sc, NULL, q.sid, 0, body, strlen(body), T_MS),
+		    0);
+	}
+	/* Three in order, unacked; the PONG comes behind any fourth. */
+	wait_pushes(rc, &p, 3);
+	cr_assert_eq(relay_client_ping(rc, T_MS), 0);
+	cr_assert_eq(p.n, 3);
+	push_body(&p, 0, &q, "m0");
+	memcpy(acked, push_body(&p, 1, &q, "m1"), NOID_ID_LEN);
+	push_body(&p, 2, &q, "m2");
+	/* Any delivered one may be acked; that frees a slot for m3. */
+	cr_assert_eq(relay_client_ack(rc, &k.rcpt_auth, q.rid, acked, T_MS), 0);
+	wait_pushes(rc, &p, 4);
+	push_body(&p, 3, &q, "m3");
+	/* Acked already: nothing deleted, nothing pushed. */
+	cr_assert_eq(relay_client_ack(rc, &k.rcpt_auth, q.rid, acked, T_MS),
+	    NOID_ERR_NOENT);
+	cr_assert_eq(relay_client_ping(rc, T_MS), 0);
+	cr_assert_eq(p.n, 4);
+	/* A new SUB starts again from the oldest unacked: m0 m2 m3 m4. */
+	p.n = 0;
+	cr_assert_eq(
+	    relay_client_subscribe_window(rc, &k.rcpt_auth, q.rid, 8, T_MS), 0);
+	wait_pushes(rc, &p, 4);
+	push_body(&p, 0, &q, "m0");
+	push_body(&p, 1, &q, "m2");
+	push_body(&p, 2, &q, "m3");
+	push_body(&p, 3, &q, "m4");
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(relay_client_ack(rc, &k.rcpt_auth, q.rid,
+		                 p.r[i].tx.u.msg.msg_id, T_MS),
+		    0);
+	cr_assert_eq(relay_client_ping(rc, T_MS), 0);
+	cr_assert_eq(p.n, 4);
+	relay_client_free(rc);
+	relay_client_free(sc);
 }
