@@ -469,36 +469,47 @@ rss_kib(pid_t pid)
 	return kb;
 }
 
-/* Bytes of relay memory per idle subscribed connection, n of them. */
+/*
+ * Bytes of relay memory per idle subscribed connection, n of them: each
+ * connection subscribes to a queue of its own (created beforehand, so
+ * the queues' own memory is not counted), then all sit idle.
+ */
 static double
 relay_idle_memory(const struct rf_relay *r, int n)
 {
 	struct transport **ts = xcalloc((size_t)n, sizeof *ts);
+	struct rf_queue *qs = xcalloc((size_t)n, sizeof *qs);
 	struct rf_conn *setup;
-	struct rf_queue q;
 	struct proto_signer sig;
 	struct proto_block b;
 	struct proto_tx tx;
 	long before, after;
 	int i;
 
-	if (rf_connect(r, &setup) != 0 || rf_new_queue(setup, NULL, &q) != 0)
+	if (rf_connect(r, &setup) != 0)
 		abort();
+	for (i = 0; i < n; i++)
+		if (rf_new_queue(setup, NULL, &qs[i]) != 0) {
+			fprintf(stderr, "bench: queue %d failed\n", i);
+			exit(1);
+		}
+	if (rf_cmd(setup, PROTO_PING, NULL, NULL, &tx) != PROTO_PONG)
+		abort();
+	usleep(300000);
 	before = rss_kib(r->pid);
 	for (i = 0; i < n; i++) {
 		if ((ts[i] = direct_connect(r)) == NULL) {
 			fprintf(stderr, "bench: connection %d failed\n", i);
 			exit(1);
 		}
-		/* Each subscribes (taking the queue over from the last). */
-		proto_signer_init(&sig, q.rkey.priv, q.rkey.pub,
+		proto_signer_init(&sig, qs[i].rkey.priv, qs[i].rkey.pub,
 		    transport_session_auth_pub(ts[i]),
 		    transport_session_id(ts[i]));
 		memset(&tx, 0, sizeof tx);
 		tx.corr_id = 1;
 		tx.tag = PROTO_SUB;
 		tx.entity_len = NOID_ID_LEN;
-		memcpy(tx.entity, q.rid, NOID_ID_LEN);
+		memcpy(tx.entity, qs[i].rid, NOID_ID_LEN);
 		proto_block_init(&b);
 		proto_block_add_tx(&b, &tx, &sig);
 		proto_block_finish(&b);
@@ -512,6 +523,7 @@ relay_idle_memory(const struct rf_relay *r, int n)
 	for (i = 0; i < n; i++)
 		transport_free(ts[i]);
 	free(ts);
+	free(qs);
 	rf_close(setup);
 	return (double)(after - before) * 1024.0 / n;
 }
@@ -764,7 +776,8 @@ int
 main(int argc, char **argv)
 {
 	static const char *const nofsync[] = {"--no-fsync", NULL};
-	static const char *const many[] = {"--max-conns", "20000", NULL};
+	static const char *const many[] = {"--max-conns", "20000",
+	    "--max-queues-per-conn", "20000", NULL};
 	struct rf_relay r, r2;
 	struct rlimit rl;
 	double rtt, mbps, fs, rate[2][2], mrate[2] = {-1, -1}, p50, p99;
