@@ -1,6 +1,6 @@
 /*
  * noid — agent-hs: invitations and the connection handshake
- * (PROTOCOL-agent.md §4) over real relays.
+ * (PROTOCOL.md §11.4) over real relays.
  *
  * invite and join create their first queue over a short blocking relay
  * connection of their own (they must return the link / need the reply

@@ -61,7 +61,7 @@ void agent_link_reply_auth(const uint8_t link_key[AGENT_INVITE_KEY_LEN],
 void agent_resync_ctx(const uint8_t queue_key[AGENT_KEY_LEN], uint8_t ctx[32]);
 
 /*
- * A re-key through a new link (PROTOCOL-agent.md §6): ctx (prefix of
+ * A re-key through a new link (PROTOCOL.md §11.6): ctx (prefix of
  * the agreement's ctx, before the old ratchet's ad) and the key of the
  * MAC over the offer, both from the link key.
  */

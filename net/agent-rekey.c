@@ -1,6 +1,6 @@
 /*
  * noid — agent-rekey: fresh key agreements on an existing connection
- * (PROTOCOL-agent.md §6).
+ * (PROTOCOL.md §11.6).
  *
  * In band: REKEY inside the ratchet, answered by REKEYED.  Through a
  * new out-of-band link: the owner makes a one-time link naming its

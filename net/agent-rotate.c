@@ -1,7 +1,7 @@
 /*
  * noid — agent-rotate: queue rotation, re-key and resync.
  *
- * Rotation of our receiving queue (PROTOCOL-agent.md §6), R = us,
+ * Rotation of our receiving queue (PROTOCOL.md §11.6), R = us,
  * S = the contact:
  *
  *   R: NEW Q'; QADD {Q', box pub}          -> S (on S's queue)

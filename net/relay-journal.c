@@ -14,13 +14,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define J_MAGIC "NOIDJRN1"
@@ -49,6 +52,14 @@ struct relay_journal {
 	uint64_t size; /* bytes on disk */
 	uint64_t reserved; /* space allocated up to here (may pass size) */
 	struct buf pending;
+
+	/* Batches: each relay_journal_write is one, numbered from 1. */
+	uint64_t written; /* last batch in the file */
+	uint64_t durable; /* last batch known to be on disk */
+	uint64_t syncing; /* batch whose fdatasync is in flight, 0: none */
+	aio_context_t aio; /* 0: fdatasync inline */
+	int efd; /* signalled when the async fdatasync ends */
+	struct iocb cb;
 };
 
 static const uint64_t K1 = 0x9e3779b97f4a7c15ull;
@@ -201,13 +212,6 @@ relay_journal_msg_del(
 	rec_end(&j->pending, off);
 }
 
-/* True when records wait for a commit. */
-bool
-relay_journal_pending(const struct relay_journal *j)
-{
-	return j->pending.len > 0;
-}
-
 /* Write all of p to fd. */
 static int
 write_all(int fd, const uint8_t *p, size_t len)
@@ -244,9 +248,9 @@ reserve(struct relay_journal *j, uint64_t end)
 		j->reserved = UINT64_MAX; /* unsupported or full: stop trying */
 }
 
-/* Write the buffered records and fdatasync them. */
+/* Write the buffered records as the next batch, without a sync. */
 int
-relay_journal_commit(struct relay_journal *j)
+relay_journal_write(struct relay_journal *j)
 {
 	int rc;
 
@@ -256,14 +260,126 @@ relay_journal_commit(struct relay_journal *j)
 	if ((rc = write_all(j->fd, j->pending.data, j->pending.len)) != 0)
 		return rc;
 	j->size += j->pending.len;
+	j->written++;
 	buf_reset(&j->pending);
 	/* Keep a burst's buffer, but not a huge one forever. */
 	if (j->pending.cap > 4 * J_CHUNK) {
 		buf_free(&j->pending);
 		buf_init(&j->pending);
 	}
-	if (j->fsync && fdatasync(j->fd) != 0)
+	if (!j->fsync)
+		j->durable = j->written;
+	return 0;
+}
+
+/* Batch number that covers every record buffered so far. */
+uint64_t
+relay_journal_batch(const struct relay_journal *j)
+{
+	return j->written + (j->pending.len > 0);
+}
+
+/* Last batch known to be on disk. */
+uint64_t
+relay_journal_durable(const struct relay_journal *j)
+{
+	return j->durable;
+}
+
+/* The eventfd that signals the end of an async sync, -1 if none. */
+int
+relay_journal_event_fd(const struct relay_journal *j)
+{
+	return j->aio != 0 ? j->efd : -1;
+}
+
+/* Stop using async syncs (unsupported here): fdatasync inline. */
+static void
+aio_off(struct relay_journal *j)
+{
+	if (j->aio != 0)
+		(void)syscall(SYS_io_destroy, j->aio);
+	j->aio = 0;
+}
+
+/* Start an fdatasync of everything written, unless one is in flight.
+ * Inline (and done on return) without async support. */
+int
+relay_journal_sync(struct relay_journal *j)
+{
+	struct iocb *cbs[1] = {&j->cb};
+	uint64_t target = j->written;
+
+	if (j->syncing != 0 || j->durable == target)
+		return 0;
+	if (j->aio != 0) {
+		memset(&j->cb, 0, sizeof j->cb);
+		j->cb.aio_fildes = (uint32_t)j->fd;
+		j->cb.aio_lio_opcode = IOCB_CMD_FDSYNC;
+		j->cb.aio_flags = IOCB_FLAG_RESFD;
+		j->cb.aio_resfd = (uint32_t)j->efd;
+		if (syscall(SYS_io_submit, j->aio, 1L, cbs) == 1) {
+			j->syncing = target;
+			return 0;
+		}
+		/* EINVAL: this file system cannot sync asynchronously. */
+		aio_off(j);
+	}
+	if (fdatasync(j->fd) != 0)
 		return NOID_ERR_IO;
+	j->durable = target;
+	return 0;
+}
+
+/* Collect the async sync's result; block for it when wait. */
+static int
+sync_reap(struct relay_journal *j, bool wait)
+{
+	struct io_event ev;
+	struct timespec zero = {0, 0};
+	uint64_t n;
+	long got;
+
+	if (j->efd >= 0)
+		(void)!read(j->efd, &n, sizeof n); /* level-triggered: drain */
+	if (j->syncing == 0)
+		return 0;
+	do
+		got = syscall(
+		    SYS_io_getevents, j->aio, 1L, 1L, &ev, wait ? NULL : &zero);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return NOID_ERR_IO;
+	if (got == 0)
+		return 0;
+	if (ev.res != 0)
+		return NOID_ERR_IO;
+	j->durable = j->syncing;
+	j->syncing = 0;
+	return 0;
+}
+
+/* The event fd fired: note a finished sync. */
+int
+relay_journal_on_event(struct relay_journal *j)
+{
+	return sync_reap(j, false);
+}
+
+/* Write the buffered records and make everything written durable. */
+int
+relay_journal_commit(struct relay_journal *j)
+{
+	int rc;
+
+	if ((rc = relay_journal_write(j)) != 0 ||
+	    (rc = sync_reap(j, true)) != 0)
+		return rc;
+	if (j->durable == j->written)
+		return 0;
+	if (fdatasync(j->fd) != 0)
+		return NOID_ERR_IO;
+	j->durable = j->written;
 	return 0;
 }
 
@@ -531,6 +647,7 @@ journal_open(const char *dir, bool fsync, uint64_t compact_min, bool salvage,
 	j->compact_min = compact_min;
 	j->path = path_join(dir, "journal");
 	j->tmp_path = path_join(dir, "journal.tmp");
+	j->efd = -1;
 	buf_init(&j->pending);
 
 	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -594,6 +711,12 @@ done:
 	info->queues = relay_queue_count(qs);
 	info->messages = relay_queue_msg_count(qs);
 	rc = relay_journal_maybe_compact(j, qs);
+	/* Async fdatasync (Linux AIO, 4.18+), so the loop never waits on
+	 * the disk; without it syncs run inline. */
+	if (rc == 0 && fsync &&
+	    (j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) >= 0 &&
+	    syscall(SYS_io_setup, 1L, &j->aio) != 0)
+		j->aio = 0;
 out:
 	free(lock_path);
 	if (rc != 0) {
@@ -632,6 +755,9 @@ relay_journal_close(struct relay_journal *j)
 		rc = relay_journal_commit(j);
 		close(j->fd);
 	}
+	aio_off(j);
+	if (j->efd >= 0)
+		close(j->efd);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	buf_free(&j->pending);

@@ -3,8 +3,12 @@
  *
  * Every change to the queue set is a record: u32 length, u64 checksum,
  * then a type byte and its fields.  Records are buffered during one
- * event-loop pass and written with one fdatasync by relay_journal_commit
- * (group commit); the server answers only after that.  Recovery replays
+ * event-loop pass and written as one batch (one write) at its end.
+ * Batches are made durable by an fdatasync that runs asynchronously
+ * (Linux AIO, signalled on an eventfd) while the loop goes on; one is
+ * in flight at a time and covers every batch written before it
+ * started (pipelined group commit).  The server holds each answer that
+ * reports a change until the batch holding it is durable.  Recovery replays
  * the file into a queue set and truncates a torn tail; damage before
  * the end stops the start unless salvaged.  When
  * the file grows past twice the live data it is rewritten as a snapshot
@@ -78,10 +82,35 @@ void relay_journal_msg_add(struct relay_journal *j, const struct relay_queue *q,
 void relay_journal_msg_del(struct relay_journal *j, const struct relay_queue *q,
     const uint8_t *msg_id);
 
-/* True when records wait for a commit. */
-bool relay_journal_pending(const struct relay_journal *j);
+/* Write the buffered records as the next batch (no sync). */
+int relay_journal_write(struct relay_journal *j);
 
-/* Write the buffered records and fdatasync them. */
+/*
+ * The batch that will hold every record buffered so far (the last one
+ * written when nothing is buffered).  Batches are numbered from 1.
+ */
+uint64_t relay_journal_batch(const struct relay_journal *j);
+
+/* The last batch known to be on disk (every earlier one is too). */
+uint64_t relay_journal_durable(const struct relay_journal *j);
+
+/*
+ * Start an fdatasync of every batch written, unless one is in flight
+ * (call again once it ends).  Where async syncs are unsupported it runs
+ * inline and relay_journal_durable moves on before this returns.
+ */
+int relay_journal_sync(struct relay_journal *j);
+
+/* The fd that becomes readable when an async sync ends (-1: syncs
+ * are inline); then call relay_journal_on_event. */
+int relay_journal_event_fd(const struct relay_journal *j);
+
+/* Note the end of the async sync, if it has ended.  NOID_ERR_IO when
+ * it failed: nothing written since the last success is durable. */
+int relay_journal_on_event(struct relay_journal *j);
+
+/* Write the buffered records and wait until everything written is
+ * durable (blocking). */
 int relay_journal_commit(struct relay_journal *j);
 
 /*

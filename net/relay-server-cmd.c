@@ -27,13 +27,14 @@ reply_err(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
 	}
 	tx.tag = PROTO_ERR;
 	tx.u.err.code = code;
-	rs_conn_reply(s, c, &tx);
+	rs_conn_reply(s, c, &tx, false);
 }
 
-/* Reply with a bare tag (OK, PONG) echoing corr_id and entity. */
+/* Reply with a bare tag (OK, PONG) echoing corr_id and entity;
+ * durable: it reports a change (rs_conn_reply). */
 static void
 reply_tag(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
-    uint8_t tag)
+    uint8_t tag, bool durable)
 {
 	struct proto_tx tx;
 
@@ -42,10 +43,14 @@ reply_tag(struct relay_server *s, struct rs_conn *c, const struct proto_tx *cmd,
 	tx.entity_len = cmd->entity_len;
 	memcpy(tx.entity, cmd->entity, cmd->entity_len);
 	tx.tag = tag;
-	rs_conn_reply(s, c, &tx);
+	rs_conn_reply(s, c, &tx, durable);
 }
 
-/* Send a pushed (corr_id 0) bare notice such as END or QCONT. */
+/*
+ * Send a pushed (corr_id 0) bare notice, END or QCONT.  It goes behind
+ * c's held replies, not ahead like MSG: a QCONT that overtook its ERR
+ * QUOTA would leave the sender waiting for good.
+ */
 static void
 push_tag(struct relay_server *s, struct rs_conn *c, const uint8_t *entity,
     uint8_t tag)
@@ -56,7 +61,7 @@ push_tag(struct relay_server *s, struct rs_conn *c, const uint8_t *entity,
 	tx.entity_len = NOID_ID_LEN;
 	memcpy(tx.entity, entity, NOID_ID_LEN);
 	tx.tag = tag;
-	rs_conn_push(s, c, &tx);
+	rs_conn_reply(s, c, &tx, false);
 }
 
 /* The authenticator key for auth_pub on c, from the cache or derived. */
@@ -165,7 +170,7 @@ send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
 	if (corr_id == 0)
 		rs_conn_push(s, c, &tx);
 	else
-		rs_conn_reply(s, c, &tx);
+		rs_conn_reply(s, c, &tx, false);
 	s->st.msgs_out++;
 }
 
@@ -306,7 +311,7 @@ cmd_new(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 	memcpy(r.u.ids.rid, q->rid, NOID_ID_LEN);
 	memcpy(r.u.ids.sid, q->sid, NOID_ID_LEN);
 	memcpy(r.u.ids.relay_dh_pub, dh_pub, NOID_KEY_LEN);
-	rs_conn_reply(s, c, &r);
+	rs_conn_reply(s, c, &r, true);
 }
 
 /* SEND: append to the queue named by the sender id. */
@@ -351,7 +356,7 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 	}
 	relay_journal_msg_add(s->j, q, m);
 	s->st.msgs_in++;
-	reply_tag(s, c, tx, PROTO_OK);
+	reply_tag(s, c, tx, PROTO_OK, true);
 	rs_cmd_push(s, q);
 }
 
@@ -376,14 +381,14 @@ cmd_recipient(
 		if (q->flags & RELAY_Q_SECURED) {
 			/* Repeating the same KEY is harmless; another is not. */
 			if (sodium_memcmp(sh, q->sndr_hash, 32) == 0)
-				reply_tag(s, c, tx, PROTO_OK);
+				reply_tag(s, c, tx, PROTO_OK, true);
 			else
 				reply_err(s, c, tx, PROTO_E_AUTH);
 			return;
 		}
 		relay_queue_secure(q, sh);
 		relay_journal_queue_key(s->j, q);
-		reply_tag(s, c, tx, PROTO_OK);
+		reply_tag(s, c, tx, PROTO_OK, true);
 		return;
 	}
 	case PROTO_SUB:
@@ -401,7 +406,7 @@ cmd_recipient(
 		}
 		/* A (re)subscriber gets the unacked head again. */
 		q->delivered = false;
-		reply_tag(s, c, tx, PROTO_OK);
+		reply_tag(s, c, tx, PROTO_OK, false);
 		rs_cmd_push(s, q);
 		return;
 	case PROTO_ACK:
@@ -411,7 +416,7 @@ cmd_recipient(
 		}
 		relay_journal_msg_del(s->j, q, tx->u.ack.msg_id);
 		s->st.msgs_acked++;
-		reply_tag(s, c, tx, PROTO_OK);
+		reply_tag(s, c, tx, PROTO_OK, true);
 		quota_resume(s, q);
 		rs_cmd_push(s, q);
 		return;
@@ -427,7 +432,7 @@ cmd_recipient(
 			relay_queue_suspend(q);
 			relay_journal_queue_off(s->j, q);
 		}
-		reply_tag(s, c, tx, PROTO_OK);
+		reply_tag(s, c, tx, PROTO_OK, true);
 		return;
 	case PROTO_DEL:
 		old = q->sub;
@@ -436,7 +441,7 @@ cmd_recipient(
 			push_tag(s, old, q->rid, PROTO_END);
 		relay_journal_queue_del(s->j, q);
 		relay_queue_delete(s->qs, q);
-		reply_tag(s, c, tx, PROTO_OK);
+		reply_tag(s, c, tx, PROTO_OK, true);
 		return;
 	default:
 		reply_err(s, c, tx, PROTO_E_CMD);
@@ -461,7 +466,7 @@ cmd_one(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		cmd_send(s, c, tx);
 		break;
 	case PROTO_PING:
-		reply_tag(s, c, tx, PROTO_PONG);
+		reply_tag(s, c, tx, PROTO_PONG, false);
 		break;
 	case PROTO_KEY:
 	case PROTO_SUB:

@@ -23,6 +23,12 @@ struct rs_kcache {
 	uint8_t k[32];
 };
 
+/* Replies held in rs_conn.held up to end until batch is durable. */
+struct rs_hold {
+	size_t end;
+	uint64_t batch;
+};
+
 /* Intrusive doubly linked list. */
 struct rs_link {
 	struct rs_link *prev, *next;
@@ -44,11 +50,14 @@ struct rs_conn {
 	struct rs_link timeline;
 	struct rs_link dirty; /* output added this pass */
 	struct rs_link ready; /* input left unread this pass */
+	struct rs_link waiting; /* has replies held for the journal */
 	bool refused;
 	bool paused; /* not reading: too much output pending */
 
 	struct buf out; /* u16 len | transmission, free to go now */
-	struct buf held; /* replies that wait for this pass's commit */
+	struct buf held; /* replies that wait for the journal */
+	struct rs_hold *hold; /* where held's batches end, oldest first */
+	size_t nhold, hold_cap;
 	struct rs_kcache *kc; /* lazily allocated */
 	uint8_t nkc, kc_cap, kc_next;
 
@@ -80,6 +89,8 @@ struct relay_server {
 	struct rs_link dirty;
 	struct rs_link ready;
 	struct rs_link closing;
+	struct rs_link waiting; /* connections with held replies */
+	int jfd; /* the journal's sync event fd, -1: none */
 
 	uint64_t next_sweep_ms; /* wall clock: expire messages */
 	bool stop;
@@ -99,12 +110,13 @@ void rs_list_add_tail(struct rs_link *l, struct rs_link *n);
 void rs_list_del(struct rs_link *n);
 
 /*
- * Queue a reply on c.  While the journal has records not yet synced
- * (or c has replies held already, to keep replies in order) it waits
- * for the pass's commit: nothing is said OK before it is durable.
+ * Queue a reply on c.  A durable reply (one that reports a change: IDS,
+ * OK to KEY, SEND, ACK, OFF, DEL) waits until every journal record made
+ * so far is on disk; nothing is said OK before it is durable.  Any
+ * other reply waits only behind c's earlier replies (they keep order).
  */
-void rs_conn_reply(
-    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx);
+void rs_conn_reply(struct relay_server *s, struct rs_conn *c,
+    const struct proto_tx *tx, bool durable);
 
 /* Queue a push (MSG, END, QCONT with corr_id 0) on c: it may leave
  * before the commit. */

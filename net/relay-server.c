@@ -13,6 +13,11 @@
  * What all connections buffer together is summed (conn_account); past
  * max_buffered commands are refused with ERR LIMIT until it drains.
  *
+ * Replies that report a change wait until the journal batch holding it
+ * is durable; the fdatasync runs asynchronously (relay-journal.h), so
+ * the loop goes on reading, running commands and pushing messages while
+ * the disk syncs, and an ACK's next MSG never waits for a sync.
+ *
  * Timeouts need no timers: connections sit on lists ordered by their
  * deadline (handshake, idle, closing) and epoll_wait's timeout is the
  * nearest head.
@@ -204,11 +209,13 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 	s->qs = qs;
 	s->j = j;
 	s->sigpipe[0] = s->sigpipe[1] = -1;
+	s->jfd = -1;
 	rs_list_init(&s->hs_line);
 	rs_list_init(&s->idle_line);
 	rs_list_init(&s->dirty);
 	rs_list_init(&s->ready);
 	rs_list_init(&s->closing);
+	rs_list_init(&s->waiting);
 	randombytes_buf(s->dummy_hash, sizeof s->dummy_hash);
 	s->next_serial = 1;
 
@@ -223,6 +230,10 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 	ev.events = EPOLLIN;
 	ev.data.fd = s->sigpipe[0];
 	(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sigpipe[0], &ev);
+	if ((s->jfd = relay_journal_event_fd(j)) >= 0) {
+		ev.data.fd = s->jfd;
+		(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, s->jfd, &ev);
+	}
 
 	for (i = 0; i < (n > 0 ? n : 2); i++) {
 		const char *spec = n > 0 ? cfg->listen[i] : defaults[i];
@@ -371,6 +382,7 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 	rs_list_del(&c->timeline);
 	rs_list_del(&c->dirty);
 	rs_list_del(&c->ready);
+	rs_list_del(&c->waiting);
 	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	s->byfd[c->fd] = NULL;
 	transport_free(c->t);
@@ -380,6 +392,7 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 		s->nconns--;
 	buf_free(&c->out);
 	buf_free(&c->held);
+	free(c->hold);
 	if (c->kc != NULL) {
 		sodium_memzero(c->kc, c->kc_cap * sizeof *c->kc);
 		free(c->kc);
@@ -405,17 +418,26 @@ rs_conn_close_later(struct relay_server *s, struct rs_conn *c)
 	rs_list_add_tail(&s->closing, &c->timeline);
 }
 
-/* Drop c at the end of this pass without writing what it has pending. */
+/* Discard c at the end of this pass without writing what it has pending. */
+static void
+conn_discard(struct relay_server *s, struct rs_conn *c)
+{
+	rs_conn_close_later(s, c);
+	buf_free(&c->out);
+	buf_free(&c->held);
+	c->nhold = 0;
+	rs_list_del(&c->waiting);
+	c->deadline_base = 0; /* reaped at once */
+	conn_account(s, c);
+}
+
+/* Drop c (slow, idle or misbehaving) and count it. */
 static void
 conn_drop(struct relay_server *s, struct rs_conn *c)
 {
 	if (!c->refused)
 		s->st.conns_dropped++;
-	rs_conn_close_later(s, c);
-	buf_free(&c->out);
-	buf_free(&c->held);
-	c->deadline_base = 0; /* reaped at once */
-	conn_account(s, c);
+	conn_discard(s, c);
 }
 
 /* Encode tx onto b (c's out or held). */
@@ -442,14 +464,37 @@ conn_queue(struct relay_server *s, struct rs_conn *c, struct buf *b,
 	conn_account(s, c);
 }
 
-/* Queue a reply: held for the commit when anything awaits one. */
+/* Queue a reply: held until its batch is durable (see the header). */
 void
-rs_conn_reply(
-    struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
+rs_conn_reply(struct relay_server *s, struct rs_conn *c,
+    const struct proto_tx *tx, bool durable)
 {
-	conn_queue(s, c,
-	    relay_journal_pending(s->j) || c->held.len > 0 ? &c->held : &c->out,
-	    tx);
+	uint64_t batch = durable ? relay_journal_batch(s->j) : 0;
+	struct rs_hold *h;
+
+	if (c->nhold > 0 && c->hold[c->nhold - 1].batch > batch)
+		batch = c->hold[c->nhold - 1].batch;
+	if (c->nhold == 0 && batch <= relay_journal_durable(s->j)) {
+		conn_queue(s, c, &c->out, tx);
+		return;
+	}
+	conn_queue(s, c, &c->held, tx);
+	if (c->held.len == 0 ||
+	    (c->state == RS_CLOSING && c->deadline_base == 0))
+		return; /* dropped */
+	if (c->nhold > 0 && c->hold[c->nhold - 1].batch == batch) {
+		c->hold[c->nhold - 1].end = c->held.len;
+		return;
+	}
+	if (c->nhold == c->hold_cap) {
+		c->hold_cap = c->hold_cap == 0 ? 4 : c->hold_cap * 2;
+		c->hold = xreallocarray(c->hold, c->hold_cap, sizeof *c->hold);
+	}
+	h = &c->hold[c->nhold++];
+	h->end = c->held.len;
+	h->batch = batch;
+	if (!rs_list_linked(&c->waiting))
+		rs_list_add_tail(&s->waiting, &c->waiting);
 }
 
 /* Queue a push: free to leave before the commit. */
@@ -583,6 +628,11 @@ conn_read_burst(struct relay_server *s, struct rs_conn *c)
 			/* A frame that does not decrypt (wrong size, bits
 			 * flipped): say so, then close. */
 			rs_cmd_session_error(s, c);
+			return;
+		}
+		if (rc == NOID_ERR_CLOSED) {
+			/* The client hung up: not a drop. */
+			conn_discard(s, c);
 			return;
 		}
 		if (rc != 0) {
@@ -766,35 +816,67 @@ sweep(struct relay_server *s)
 	s->next_sweep_ms = wall + every;
 }
 
+/* Move c's held replies whose batch is durable to its output. */
+static void
+conn_release(struct relay_server *s, struct rs_conn *c)
+{
+	uint64_t durable = relay_journal_durable(s->j);
+	size_t i = 0, len;
+
+	while (i < c->nhold && c->hold[i].batch <= durable)
+		i++;
+	if (i == 0)
+		return;
+	len = c->hold[i - 1].end;
+	buf_put(&c->out, c->held.data, len);
+	buf_consume(&c->held, len);
+	memmove(c->hold, c->hold + i, (c->nhold - i) * sizeof *c->hold);
+	c->nhold -= i;
+	for (i = 0; i < c->nhold; i++)
+		c->hold[i].end -= len;
+	if (c->nhold == 0) {
+		/* Idle connections hold no buffers. */
+		buf_free(&c->held);
+		free(c->hold);
+		c->hold = NULL;
+		c->hold_cap = 0;
+		rs_list_del(&c->waiting);
+	}
+	conn_flush(s, c);
+}
+
+/* Release what the journal's durable batches allow, everywhere. */
+static void
+release_held(struct relay_server *s)
+{
+	struct rs_link *l, *next;
+
+	for (l = s->waiting.next; l != &s->waiting; l = next) {
+		next = l->next;
+		conn_release(s, CONN_OF(l, waiting));
+	}
+}
+
 /*
- * Write what may go before the commit (pushes, replies that waited for
- * nothing), commit the journal with one fdatasync for the whole pass,
- * then release the held replies.  false on failure.
+ * End of a pass: send what may go now (pushes, replies that wait for
+ * nothing), write this pass's journal records as one batch, start an
+ * fdatasync if none is running, and release the replies whose batch
+ * is durable.  false on failure.
  */
 static bool
-commit_and_flush(struct relay_server *s)
+flush_and_sync(struct relay_server *s)
 {
-	struct rs_link *l;
 	struct rs_conn *c;
 
-	for (l = s->dirty.next; l != &s->dirty; l = l->next) {
-		c = CONN_OF(l, dirty);
-		if (c->out.len > 0)
-			conn_flush(s, c);
-	}
-	if (relay_journal_pending(s->j)) {
-		if (relay_journal_commit(s->j) != 0)
-			goto fail;
-	}
 	while (!rs_list_empty(&s->dirty)) {
 		c = CONN_OF(s->dirty.next, dirty);
 		rs_list_del(&c->dirty);
-		if (c->held.len > 0) {
-			buf_put(&c->out, c->held.data, c->held.len);
-			buf_free(&c->held);
-		}
-		conn_flush(s, c);
+		if (c->out.len > 0)
+			conn_flush(s, c);
 	}
+	if (relay_journal_write(s->j) != 0 || relay_journal_sync(s->j) != 0)
+		goto fail;
+	release_held(s);
 	/* Compaction stalls the loop: only after the replies are out. */
 	if (relay_journal_maybe_compact(s->j, s->qs) != 0)
 		goto fail;
@@ -837,6 +919,16 @@ pass(struct relay_server *s, struct epoll_event *evs, int n)
 			on_signal_pipe(s);
 			continue;
 		}
+		if (fd == s->jfd) {
+			if (relay_journal_on_event(s->j) != 0) {
+				fprintf(stderr,
+				    "noid-relay: cannot sync the journal; "
+				    "stopping\n");
+				s->failed = true;
+				return;
+			}
+			continue;
+		}
 		for (k = 0; k < s->nlisten; k++)
 			if (fd == s->lfd[k])
 				break;
@@ -854,7 +946,7 @@ pass(struct relay_server *s, struct epoll_event *evs, int n)
 	now = clock_mono_ms();
 	expire_conns(s, now);
 	sweep(s);
-	if (!commit_and_flush(s))
+	if (!flush_and_sync(s))
 		return;
 	reap(s, now);
 }
@@ -890,8 +982,11 @@ relay_server_run(struct relay_server *s)
 	if (s->failed)
 		return NOID_ERR_IO;
 
-	/* Graceful stop: what was said OK is already on disk; give the
-	 * last answers a moment to leave, then close. */
+	/* Graceful stop: make everything durable, release the last
+	 * answers, give them a moment to leave, then close. */
+	if (relay_journal_commit(s->j) != 0)
+		return NOID_ERR_IO;
+	release_held(s);
 	until = clock_mono_ms() + RS_STOP_FLUSH_MS;
 	while (clock_mono_ms() < until) {
 		bool busy = false;

@@ -56,8 +56,8 @@ b32_value(char c)
 
 /* Decode base32 text; strict about alphabet and trailing bits. */
 int
-base32_decode(const char *s, size_t slen, uint8_t *out, size_t outcap,
-    size_t *outlen)
+base32_decode(
+    const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen)
 {
 	uint32_t acc = 0;
 	size_t i, o = 0;
@@ -111,12 +111,12 @@ hex_decode(const char *s, uint8_t *out, size_t outlen)
 char *
 b64url_encode(const void *p, size_t len)
 {
-	size_t n = sodium_base64_encoded_len(len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t n = sodium_base64_encoded_len(
+	    len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	char *out = xmalloc(n);
 
-	sodium_bin2base64(out, n, p, len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(
+	    out, n, p, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return out;
 }
 
@@ -127,7 +127,7 @@ b64url_decode(const char *s, uint8_t *out, size_t outcap, size_t *outlen)
 	const char *end = NULL;
 
 	if (sodium_base642bin(out, outcap, s, strlen(s), NULL, outlen, &end,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    *end != '\0')
 		return NOID_ERR_INVAL;
 	return 0;

@@ -23,29 +23,29 @@
  */
 enum noid_err {
 	NOID_OK = 0,
-	NOID_ERR_INTERNAL = -1,	 /* a bug: an invariant did not hold */
-	NOID_ERR_IO = -2,	 /* read/write/fsync failed; errno kept */
-	NOID_ERR_INVAL = -3,	 /* bad argument or malformed input */
-	NOID_ERR_PROTO = -4,	 /* peer broke the protocol */
-	NOID_ERR_AUTH = -5,	 /* authentication failed (or no such queue) */
-	NOID_ERR_NOENT = -6,	 /* no such thing */
-	NOID_ERR_EXISTS = -7,	 /* already exists */
-	NOID_ERR_QUOTA = -8,	 /* queue full: wait for the resume signal */
-	NOID_ERR_TOOBIG = -9,	 /* length over a limit */
-	NOID_ERR_CRYPTO = -10,	 /* decryption or verification failed */
-	NOID_ERR_AGAIN = -11,	 /* would block: try when the fd is ready */
-	NOID_ERR_CLOSED = -12,	 /* connection closed by the peer */
-	NOID_ERR_TIMEOUT = -13,	 /* peer too slow */
-	NOID_ERR_VERSION = -14,	 /* no common protocol / schema version */
-	NOID_ERR_LOCKED = -15,	 /* data dir locked by another process */
+	NOID_ERR_INTERNAL = -1, /* a bug: an invariant did not hold */
+	NOID_ERR_IO = -2, /* read/write/fsync failed; errno kept */
+	NOID_ERR_INVAL = -3, /* bad argument or malformed input */
+	NOID_ERR_PROTO = -4, /* peer broke the protocol */
+	NOID_ERR_AUTH = -5, /* authentication failed (or no such queue) */
+	NOID_ERR_NOENT = -6, /* no such thing */
+	NOID_ERR_EXISTS = -7, /* already exists */
+	NOID_ERR_QUOTA = -8, /* queue full: wait for the resume signal */
+	NOID_ERR_TOOBIG = -9, /* length over a limit */
+	NOID_ERR_CRYPTO = -10, /* decryption or verification failed */
+	NOID_ERR_AGAIN = -11, /* would block: try when the fd is ready */
+	NOID_ERR_CLOSED = -12, /* connection closed by the peer */
+	NOID_ERR_TIMEOUT = -13, /* peer too slow */
+	NOID_ERR_VERSION = -14, /* no common protocol / schema version */
+	NOID_ERR_LOCKED = -15, /* data dir locked by another process */
 	NOID_ERR_PASSWORD = -16, /* wrong password */
-	NOID_ERR_CORRUPT = -17,	 /* stored data damaged or tampered with */
-	NOID_ERR_LIMIT = -18,	 /* server limit reached (connections, ...) */
-	NOID_ERR_BLOCKED = -19,	 /* refused by policy (access key, ...) */
+	NOID_ERR_CORRUPT = -17, /* stored data damaged or tampered with */
+	NOID_ERR_LIMIT = -18, /* server limit reached (connections, ...) */
+	NOID_ERR_BLOCKED = -19, /* refused by policy (access key, ...) */
 	NOID_ERR_DUPLICATE = -20, /* already seen; dropped */
-	NOID_ERR_EXPIRED = -21,	 /* invitation or secret expired/used */
-	NOID_ERR_KEY = -22,	 /* relay key mismatch in handshake */
-	NOID_ERR_STATE = -23,	 /* operation not valid in this state */
+	NOID_ERR_EXPIRED = -21, /* invitation or secret expired/used */
+	NOID_ERR_KEY = -22, /* relay key mismatch in handshake */
+	NOID_ERR_STATE = -23, /* operation not valid in this state */
 	NOID_ERR_LAST = -24
 };
 
@@ -150,8 +150,8 @@ uint64_t be64_get(const uint8_t *p);
  */
 char *base32_encode(const void *p, size_t len);
 size_t base32_encoded_len(size_t len);
-int base32_decode(const char *s, size_t slen, uint8_t *out, size_t outcap,
-    size_t *outlen);
+int base32_decode(
+    const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen);
 
 /* Lower-case hex; hex_encode returns a string the caller frees. */
 char *hex_encode(const void *p, size_t len);

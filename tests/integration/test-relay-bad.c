@@ -523,6 +523,58 @@ Test(relay_bad, full_queue_quota_then_resume)
 	check_alive();
 }
 
+/*
+ * The ERR QUOTA waits behind the OKs to the SENDs before it (they wait
+ * for the journal); the QCONT that the recipient's ACKs cause meanwhile
+ * must not overtake it, or the sender would wait for a QCONT forever.
+ */
+Test(relay_bad, qcont_never_overtakes_its_quota_error)
+{
+	struct rf_conn *rc_, *sc;
+	struct rf_queue q;
+	struct proto_tx tx, r;
+	bool quota = false, qcont = false;
+	int i, nok = 0;
+
+	cr_assert_eq(rf_connect(&relay, &rc_), 0);
+	cr_assert_eq(rf_connect(&relay, &sc), 0);
+	cr_assert_eq(rf_new_queue(rc_, "sesame", &q), 0);
+	cr_assert_eq(rf_cmd(rc_, PROTO_SUB, q.rid, &q.rkey, &r), PROTO_OK);
+	for (i = 0; i < 5; i++) {
+		rf_send_init(&tx, &q, "f", 1);
+		cr_assert_eq(rf_send(sc, &tx, NULL), 0);
+	}
+	/* Drain below half at once: ACK each MSG without waiting. */
+	for (i = 0; i < 3; i++) {
+		do
+			cr_assert_eq(rf_recv(rc_, &r, 5000), 0);
+		while (r.tag != PROTO_MSG);
+		memset(&tx, 0, sizeof tx);
+		tx.tag = PROTO_ACK;
+		tx.entity_len = NOID_ID_LEN;
+		memcpy(tx.entity, q.rid, NOID_ID_LEN);
+		memcpy(tx.u.ack.msg_id, r.u.msg.msg_id, NOID_ID_LEN);
+		cr_assert_eq(rf_send(rc_, &tx, &q.rkey), 0);
+	}
+	while (!qcont) {
+		cr_assert_eq(rf_recv(sc, &r, 5000), 0, "no QCONT");
+		if (r.tag == PROTO_OK)
+			nok++;
+		else if (r.tag == PROTO_ERR) {
+			cr_assert_eq(r.u.err.code, PROTO_E_QUOTA);
+			quota = true;
+		} else {
+			cr_assert_eq(r.tag, PROTO_QCONT);
+			cr_assert(quota, "QCONT came before its ERR QUOTA");
+			qcont = true;
+		}
+	}
+	cr_assert_eq(nok, 4);
+	rf_close(rc_);
+	rf_close(sc);
+	check_alive();
+}
+
 Test(relay_bad, ack_for_the_wrong_message_id)
 {
 	struct rf_conn *c;

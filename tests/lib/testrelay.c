@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,8 @@ testrelay_spawn(struct testrelay *r)
 		return NOID_ERR_IO;
 	}
 	if (r->pid == 0) {
+		/* A test that dies (assertion, timeout) must not leak relays. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pfd[1], STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		execv(r->argv[0], (char *const *)r->argv);

@@ -10,7 +10,7 @@
 
 Test(base, reader_is_sticky_and_bounds_checked)
 {
-	const uint8_t in[] = { 0x01, 0x02, 0x03 };
+	const uint8_t in[] = {0x01, 0x02, 0x03};
 	struct reader r;
 	uint16_t v16;
 	uint32_t v32;
@@ -51,7 +51,7 @@ Test(base, short_and_long_strings_round_trip)
 
 Test(base, long_string_length_past_end_is_rejected)
 {
-	const uint8_t in[] = { 0x00, 0x09, 'a', 'b' };
+	const uint8_t in[] = {0x00, 0x09, 'a', 'b'};
 	struct reader r;
 	const uint8_t *p;
 	size_t len;
@@ -62,18 +62,18 @@ Test(base, long_string_length_past_end_is_rejected)
 
 Test(base, base32_rfc4648_vectors)
 {
-	static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba",
-		"foobar" };
-	static const char *enc[] = { "", "MY", "MZXQ", "MZXW6", "MZXW6YQ",
-		"MZXW6YTB", "MZXW6YTBOI" };
+	static const char *plain[] = {
+	    "", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *enc[] = {
+	    "", "MY", "MZXQ", "MZXW6", "MZXW6YQ", "MZXW6YTB", "MZXW6YTBOI"};
 	uint8_t out[16];
 	size_t n, i;
 
 	for (i = 0; i < 7; i++) {
 		char *e = base32_encode(plain[i], strlen(plain[i]));
 		cr_assert_str_eq(e, enc[i]);
-		cr_assert_eq(base32_decode(e, strlen(e), out, sizeof out, &n),
-		    0);
+		cr_assert_eq(
+		    base32_decode(e, strlen(e), out, sizeof out, &n), 0);
 		cr_assert_eq(n, strlen(plain[i]));
 		cr_assert(memcmp(out, plain[i], n) == 0);
 		free(e);
@@ -85,17 +85,17 @@ Test(base, base32_rejects_bad_text)
 	uint8_t out[16];
 	size_t n;
 
-	cr_assert_eq(base32_decode("MY1", 3, out, sizeof out, &n),
-	    NOID_ERR_INVAL);
+	cr_assert_eq(
+	    base32_decode("MY1", 3, out, sizeof out, &n), NOID_ERR_INVAL);
 	cr_assert_eq(base32_decode("MZ", 2, out, sizeof out, &n),
 	    NOID_ERR_INVAL); /* non-zero trailing bits */
-	cr_assert_eq(base32_decode("MZXW6YTBOI", 10, out, 2, &n),
-	    NOID_ERR_TOOBIG);
+	cr_assert_eq(
+	    base32_decode("MZXW6YTBOI", 10, out, 2, &n), NOID_ERR_TOOBIG);
 }
 
 Test(base, hex_and_b64url_round_trip)
 {
-	const uint8_t in[5] = { 0, 1, 0xfe, 0xff, 0x80 };
+	const uint8_t in[5] = {0, 1, 0xfe, 0xff, 0x80};
 	uint8_t out[8];
 	size_t n;
 	char *h = hex_encode(in, sizeof in), *b = b64url_encode(in, sizeof in);
@@ -140,8 +140,8 @@ Test(base, every_error_has_words)
 	int e;
 
 	for (e = NOID_OK; e > NOID_ERR_LAST; e--) {
-		cr_assert_str_neq(noid_strerror(e), "unknown error",
-		    "code %d", e);
+		cr_assert_str_neq(
+		    noid_strerror(e), "unknown error", "code %d", e);
 		cr_assert_str_neq(noid_errname(e), "UNKNOWN", "code %d", e);
 	}
 }

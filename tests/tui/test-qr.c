@@ -192,8 +192,8 @@ decoder_path(void)
 {
 	static char path[1024];
 	const char *env = getenv("NOID_QR_FROM_SCREEN");
-	const char *tries[] = {"/tests/tools/qr-from-screen",
-	    "/../shared/tools/qr-from-screen"};
+	const char *tries[] = {
+	    "/tests/tools/qr-from-screen", "/../shared/tools/qr-from-screen"};
 
 	if (env != NULL && access(env, X_OK) == 0)
 		return env;
