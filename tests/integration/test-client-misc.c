@@ -53,8 +53,8 @@ misc_teardown(void)
 	relay = NULL;
 }
 
-TestSuite(client_misc, .init = misc_setup, .fini = misc_teardown,
-    .timeout = 180);
+TestSuite(
+    client_misc, .init = misc_setup, .fini = misc_teardown, .timeout = 180);
 
 /* A fresh data dir path the fini removes. */
 static const char *
@@ -175,8 +175,8 @@ Test(client_misc, invite_qr_decodes_to_a_link_another_user_connects_with)
 	cr_assert_eq(
 	    tmuxfix_run(qr_argv, r.out, strlen(r.out), TMUXFIX_WAIT_MS, &tr),
 	    0);
-	cr_assert_eq(tr.code, 0, "no QR code decodes from:\n%s\n%s", r.out,
-	    tr.err);
+	cr_assert_eq(
+	    tr.code, 0, "no QR code decodes from:\n%s\n%s", r.out, tr.err);
 	run_free(&r);
 	if ((nl = strchr(tr.out, '\n')) != NULL)
 		*nl = '\0';
@@ -298,8 +298,8 @@ static struct tmuxfix_result
 complete_words(const char *prelude, const char *words)
 {
 	char *script;
-	const char *argv[] = {"/bin/bash", "--norc", "--noprofile", "-c", NULL,
-	    NULL};
+	const char *argv[] = {
+	    "/bin/bash", "--norc", "--noprofile", "-c", NULL, NULL};
 	struct tmuxfix_result tr;
 
 	xasprintf(&script,
@@ -353,8 +353,8 @@ Test(client_misc, completion_offers_the_subcommands)
 	tr = complete_words(stub_init, "re");
 	cr_assert_eq(tr.code, 0, "completion failed: %s", tr.err);
 	for (i = 0; i < sizeof re / sizeof re[0]; i++)
-		cr_expect(has_line(tr.out, re[i]), "'noid re<Tab>' lacks %s:\n%s",
-		    re[i], tr.out);
+		cr_expect(has_line(tr.out, re[i]),
+		    "'noid re<Tab>' lacks %s:\n%s", re[i], tr.out);
 	cr_expect(!has_line(tr.out, "send"), "%s", tr.out);
 	tmuxfix_result_free(&tr);
 
@@ -457,8 +457,8 @@ Test(client_misc, export_and_import_show_progress_for_a_long_history)
 	cr_assert_eq(r.code, 0, "search: %s", r.err);
 	cr_expect_not_null(strstr(r.out, TMUXFIX_HIST_NEEDLE), "%s", r.out);
 	run_free(&r);
-	r = noid(c, PW, NULL, "--profile", "alice", "search",
-	    TMUXFIX_HIST_LAST, NULL);
+	r = noid(c, PW, NULL, "--profile", "alice", "search", TMUXFIX_HIST_LAST,
+	    NULL);
 	cr_expect_not_null(strstr(r.out, TMUXFIX_HIST_LAST), "%s", r.out);
 	run_free(&r);
 	free(file);
