@@ -290,6 +290,7 @@ app_run_command(const struct app_globals *g, int argc, char **argv)
 	}
 	ctx.write = app_run_write;
 	ctx.done = app_run_done;
+	ctx.err_tty = isatty(STDERR_FILENO);
 	code = app_run_local(g, &ctx);
 out:
 	free(ctx.argv);

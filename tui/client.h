@@ -430,6 +430,7 @@ struct cli_ctx {
 	const uint8_t *in; /* stdin when the command reads it */
 	size_t inlen;
 	int has_in;
+	int err_tty; /* stderr is a terminal: progress redraws in place */
 	cli_write_cb write;
 	cli_done_cb done;
 	void *arg;
