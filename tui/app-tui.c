@@ -309,15 +309,16 @@ tui_key_global(struct client *c, int ch, int alt)
 		tui_command(c, "/relays");
 		return 1;
 	case KEY_PPAGE:
+		/* ov_scroll counts lines from the top, scroll from the end. */
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll += h;
+			c->ov_scroll = c->ov_scroll > h ? c->ov_scroll - h : 0;
 		else
 			c->scroll += h;
 		c->dirty = 1;
 		return 1;
 	case KEY_NPAGE:
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll = c->ov_scroll > h ? c->ov_scroll - h : 0;
+			c->ov_scroll += h;
 		else
 			c->scroll = c->scroll > h ? c->scroll - h : 0;
 		c->dirty = 1;
@@ -403,12 +404,12 @@ tui_key_overlay(struct client *c, int ch, int is_key)
 		return 1;
 	}
 	if (c->overlay == OVERLAY_TEXT && ch == KEY_UP) {
-		c->ov_scroll++;
+		c->ov_scroll = c->ov_scroll > 0 ? c->ov_scroll - 1 : 0;
 		c->dirty = 1;
 		return 1;
 	}
 	if (c->overlay == OVERLAY_TEXT && ch == KEY_DOWN) {
-		c->ov_scroll = c->ov_scroll > 0 ? c->ov_scroll - 1 : 0;
+		c->ov_scroll++;
 		c->dirty = 1;
 		return 1;
 	}
@@ -453,12 +454,12 @@ tui_mouse(struct client *c)
 		return;
 	if (me.bstate & BUTTON4_PRESSED) {
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll += 3;
+			c->ov_scroll = c->ov_scroll > 3 ? c->ov_scroll - 3 : 0;
 		else
 			c->scroll += 3;
 	} else if (me.bstate & BUTTON5_PRESSED) {
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll = c->ov_scroll > 3 ? c->ov_scroll - 3 : 0;
+			c->ov_scroll += 3;
 		else
 			c->scroll = c->scroll > 3 ? c->scroll - 3 : 0;
 	} else if ((me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) &&

@@ -544,7 +544,7 @@ win_overlay(struct client *c)
 	struct layout_rect r = c->lay.chat;
 	struct utf8_line *lines = NULL;
 	const char *t = c->ov_text ? c->ov_text : "";
-	size_t n, k, start;
+	size_t n, k, start, rows;
 	int y;
 
 	for (y = r.y; y < r.y + r.h; y++)
@@ -557,7 +557,11 @@ win_overlay(struct client *c)
 	if (c->ov_qr != NULL && qr_fits(c->ov_qr, r.w, r.h))
 		y = win_qr(c->ov_qr, y, r.x, r.w);
 	n = utf8_wrap(t, strlen(t), r.w, &lines);
-	start = (size_t)c->ov_scroll < n ? (size_t)c->ov_scroll : 0;
+	/* Scrolling stops once the last line is on screen. */
+	rows = y < r.y + r.h ? (size_t)(r.y + r.h - y) : 0;
+	start = n > rows ? n - rows : 0;
+	if ((size_t)c->ov_scroll < start)
+		start = (size_t)c->ov_scroll;
 	c->ov_scroll = (int)start;
 	for (k = start; k < n && y < r.y + r.h; k++)
 		win_put(y++, r.x, t + lines[k].off, lines[k].len, r.w);
