@@ -506,8 +506,8 @@ char *cli_contact_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN]);
 int cli_contact_set_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name);
-/* Handshake with the relay at address (within timeout_ms); *ms round
- * trip. */
+/* Handshake with and ping the relay at address (within timeout_ms); *ms
+ * the time it took. */
 int cli_relay_probe(
     const char *address, int timeout_ms, uint64_t *ms, const char **why);
 
