@@ -650,6 +650,8 @@ app_tui_main(const struct app_globals *g)
 	client_cmds_init();
 	tui_curses_start(c);
 	app_listen(app, client_on_event, c);
+	app->other_cb = client_on_other_event;
+	app->other_arg = c;
 	app_loop_signal_set(app->loop, SIGWINCH, tui_on_winch, c);
 	app_loop_signal_set(app->loop, SIGINT, tui_on_quit, c);
 	app_loop_fd_set(app->loop, 0, POLLIN, tui_on_tty, c);
@@ -665,6 +667,8 @@ app_tui_main(const struct app_globals *g)
 			break;
 	tui_curses_end();
 	app_unlisten(app, client_on_event, c);
+	app->other_cb = NULL;
+	app->other_arg = NULL;
 	code = 0;
 out:
 	if (c != NULL) {
