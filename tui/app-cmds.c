@@ -305,6 +305,11 @@ client_profile_reset(struct client *c)
 {
 	int rc;
 
+	/* Notes and relay errors were about the profile left behind. */
+	free(c->relay_err);
+	c->relay_err = NULL;
+	free(c->note);
+	c->note = NULL;
 	if (c->app->has_profile && (rc = app_agent_start(c->app)) != 0)
 		client_set_note(
 		    c, "can't start the network: %s", noid_strerror(rc));
