@@ -305,6 +305,11 @@ client_profile_reset(struct client *c)
 {
 	int rc;
 
+	/* Notes and relay errors were about the profile left behind. */
+	free(c->relay_err);
+	c->relay_err = NULL;
+	free(c->note);
+	c->note = NULL;
 	if (c->app->has_profile && (rc = app_agent_start(c->app)) != 0)
 		client_set_note(
 		    c, "can't start the network: %s", noid_strerror(rc));
@@ -601,17 +606,24 @@ client_mute_key(const uint8_t contact[STORE_ID_LEN])
 	return key;
 }
 
-/* Whether a conversation's notifications are off. */
+/* Whether a conversation of profile has its notifications off. */
 int
-client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN])
+client_muted_in(struct client *c, const uint8_t profile[STORE_ID_LEN],
+    const uint8_t contact[STORE_ID_LEN])
 {
 	char *key = client_mute_key(contact), *val = NULL;
-	int yes =
-	    store_setting_get(c->app->st, c->app->profile, key, &val) == 0;
+	int yes = store_setting_get(c->app->st, profile, key, &val) == 0;
 
 	free(val);
 	free(key);
 	return yes;
+}
+
+/* Whether a conversation's notifications are off. */
+int
+client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN])
+{
+	return client_muted_in(c, c->app->profile, contact);
 }
 
 /* /mute: notifications off (or back on) for the current conversation. */

@@ -4,8 +4,9 @@
  * agent, and the fan-out of agent events to whoever listens (the screen,
  * `read --follow` callers, commands waiting for a result).
  *
- * The agent runs either inside the app loop (an instance: TUI or daemon)
- * or, for a one-shot command, through agent_run() around the command:
+ * The agent runs either inside the app loop (an instance: TUI or daemon,
+ * where the other profiles' agents run too, app-others.c) or, for a
+ * one-shot command, through agent_run() around the command:
  * first take in what waits, then act, then run until idle so what the
  * command queued has left before the process exits.
  */
@@ -21,6 +22,8 @@
 
 #define APP_LAST_PROFILE "last-profile"
 #define APP_RELAYS_SETTING "relays"
+
+static int app_agent_start_current(struct app *app);
 
 /* A new engine for data dir dir (nothing opened yet). */
 struct app *
@@ -198,7 +201,7 @@ app_profile_delete(struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms)
 	}
 	app_agent_stop(app);
 	app_profile_use(app, gone, 0);
-	if (app_agent_start(app) == 0) {
+	if (app_agent_start_current(app) == 0) {
 		/* Up to date first, as a one-shot command is. */
 		app_agent_settle(app, wait_ms);
 		told = 0;
@@ -246,9 +249,17 @@ app_relays_free(struct app_relay *r, size_t n)
 	free(r);
 }
 
-/* The profile's relays, from its synced setting (one per line). */
+/* The current profile's relays. */
 int
 app_relays_get(struct app *app, struct app_relay **out, size_t *n)
+{
+	return app_relays_get_of(app, app->profile, out, n);
+}
+
+/* Profile's relays, from its synced setting (one per line). */
+int
+app_relays_get_of(struct app *app, const uint8_t profile[STORE_ID_LEN],
+    struct app_relay **out, size_t *n)
 {
 	char *val = NULL, *line, *save = NULL, addr[1024], key[1024];
 	struct app_relay *r = NULL;
@@ -257,7 +268,7 @@ app_relays_get(struct app *app, struct app_relay **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	rc = store_setting_get(app->st, app->profile, APP_RELAYS_SETTING, &val);
+	rc = store_setting_get(app->st, profile, APP_RELAYS_SETTING, &val);
 	if (rc == NOID_ERR_NOENT)
 		return 0;
 	if (rc != 0)
@@ -329,10 +340,14 @@ app_on_event(const struct agent_event *ev, void *arg)
 	}
 }
 
-/* Open the agent on the current profile (its relays, else the embedded
- * one). */
+/*
+ * Open an agent on profile (its relays, else the embedded one), events
+ * to cb; *embedded (may be NULL): whether it uses the embedded relay.
+ * *out: agent_close.
+ */
 int
-app_agent_start(struct app *app)
+app_agent_open(struct app *app, const uint8_t profile[STORE_ID_LEN],
+    agent_event_cb cb, void *arg, int *embedded, struct agent **out)
 {
 	struct agent_config cfg;
 	struct agent_relay *ar = NULL;
@@ -340,11 +355,9 @@ app_agent_start(struct app *app)
 	size_t n = 0, i;
 	int rc;
 
-	if (app->agent != NULL)
-		return 0;
-	if ((rc = app_relays_get(app, &r, &n)) != 0)
+	*out = NULL;
+	if ((rc = app_relays_get_of(app, profile, &r, &n)) != 0)
 		return rc;
-	app->on_embedded = 0;
 	memset(&cfg, 0, sizeof cfg);
 	if (n == 0) {
 		if (app->relay == NULL &&
@@ -355,7 +368,6 @@ app_agent_start(struct app *app)
 		ar = xcalloc(1, sizeof *ar);
 		ar[0].address = relay_embed_address(app->relay);
 		cfg.nrelays = 1;
-		app->on_embedded = 1;
 	} else {
 		ar = xcalloc(n, sizeof *ar);
 		for (i = 0; i < n; i++) {
@@ -364,14 +376,44 @@ app_agent_start(struct app *app)
 		}
 		cfg.nrelays = n;
 	}
+	if (embedded != NULL)
+		*embedded = n == 0;
 	cfg.relays = ar;
-	cfg.cb = app_on_event;
-	cfg.cb_arg = app;
-	rc = agent_open(app->st, app->profile, &cfg, &app->agent);
+	cfg.cb = cb;
+	cfg.cb_arg = arg;
+	rc = agent_open(app->st, profile, &cfg, out);
 out:
 	free(ar);
 	app_relays_free(r, n);
 	return rc;
+}
+
+/* Open the agent on the current profile only. */
+static int
+app_agent_start_current(struct app *app)
+{
+	if (app->agent != NULL)
+		return 0;
+	app->on_embedded = 0;
+	app->agents_gen++;
+	return app_agent_open(app, app->profile, app_on_event, app,
+	    &app->on_embedded, &app->agent);
+}
+
+/*
+ * Open the agent on the current profile; an instance (a loop to run
+ * them in) also keeps the other profiles receiving (app-others.c).
+ */
+int
+app_agent_start(struct app *app)
+{
+	int rc;
+
+	if ((rc = app_agent_start_current(app)) != 0)
+		return rc;
+	if (app->loop != NULL)
+		app_others_start(app);
+	return 0;
 }
 
 /*
@@ -391,22 +433,27 @@ app_agent_settle(struct app *app, int ms)
 	return agent_run(app->agent, ms, AGENT_RUN_IDLE);
 }
 
-/* Close the agent (nothing is lost: the outbox stays in the store). */
+/* Close the agent and those of the other profiles (nothing is lost:
+ * the outbox stays in the store). */
 void
 app_agent_stop(struct app *app)
 {
+	app_others_stop(app);
 	agent_close(app->agent);
 	app->agent = NULL;
+	app->agents_gen++;
 }
 
-/* Apply a changed relay list: reopen the agent on the new one. */
+/* Apply the current profile's changed relay list: reopen its agent. */
 int
 app_agent_restart(struct app *app)
 {
 	if (app->agent == NULL)
 		return 0;
-	app_agent_stop(app);
-	return app_agent_start(app);
+	agent_close(app->agent);
+	app->agent = NULL;
+	app->agents_gen++;
+	return app_agent_start_current(app);
 }
 
 /* Listen to agent events. */

@@ -436,3 +436,28 @@ client_overlay_text(struct client *c, const char *title, const char *text)
 	c->ov_text = xstrdup(text);
 	c->dirty = 1;
 }
+
+/*
+ * An event in another profile: a message or request there changes its
+ * unread count (the "unread in other profiles" mark) and notifies,
+ * unless that conversation is muted.
+ */
+void
+client_on_other_event(const uint8_t profile[STORE_ID_LEN],
+    const struct agent_event *ev, void *arg)
+{
+	struct client *c = arg;
+	char *who;
+
+	if (ev->type != AGENT_EV_MESSAGE && ev->type != AGENT_EV_REQUEST)
+		return;
+	c->model = 1;
+	c->dirty = 1;
+	if (ev->type == AGENT_EV_MESSAGE &&
+	    client_muted_in(c, profile, ev->contact))
+		return;
+	xasprintf(&who, "%s (another profile)",
+	    ev->name != NULL ? ev->name : "someone");
+	client_notify(c, who);
+	free(who);
+}

@@ -290,6 +290,7 @@ app_run_command(const struct app_globals *g, int argc, char **argv)
 	}
 	ctx.write = app_run_write;
 	ctx.done = app_run_done;
+	ctx.err_tty = isatty(STDERR_FILENO);
 	code = app_run_local(g, &ctx);
 out:
 	free(ctx.argv);
@@ -354,33 +355,23 @@ out:
 	free(cause);
 }
 
-/* Agent as a loop source. */
+/* The agents (current profile's and the others') as a loop source. */
 static size_t
 app_src_fill(void *arg, struct pollfd *fds, size_t max)
 {
-	struct app *app = arg;
-
-	return app->agent != NULL ? agent_pollfds(app->agent, fds, max) : 0;
+	return app_agents_pollfds(arg, fds, max);
 }
 
 static void
 app_src_ready(void *arg, const struct pollfd *fds, size_t n)
 {
-	struct app *app = arg;
-
-	if (app->agent != NULL && agent_on_ready(app->agent, fds, n) != 0) {
-		/* A store error: the agent is unusable (agent.h). */
-		app_agent_stop(app);
-		app->agent_failed = 1;
-	}
+	app_agents_on_ready(arg, fds, n);
 }
 
 static int
 app_src_timeout(void *arg)
 {
-	struct app *app = arg;
-
-	return app->agent != NULL ? agent_timeout_ms(app->agent) : -1;
+	return app_agents_timeout_ms(arg);
 }
 
 /* SIGINT/SIGTERM/SIGHUP: leave the loop. */

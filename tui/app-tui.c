@@ -309,15 +309,16 @@ tui_key_global(struct client *c, int ch, int alt)
 		tui_command(c, "/relays");
 		return 1;
 	case KEY_PPAGE:
+		/* ov_scroll counts lines from the top, scroll from the end. */
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll += h;
+			c->ov_scroll = c->ov_scroll > h ? c->ov_scroll - h : 0;
 		else
 			c->scroll += h;
 		c->dirty = 1;
 		return 1;
 	case KEY_NPAGE:
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll = c->ov_scroll > h ? c->ov_scroll - h : 0;
+			c->ov_scroll += h;
 		else
 			c->scroll = c->scroll > h ? c->scroll - h : 0;
 		c->dirty = 1;
@@ -403,12 +404,12 @@ tui_key_overlay(struct client *c, int ch, int is_key)
 		return 1;
 	}
 	if (c->overlay == OVERLAY_TEXT && ch == KEY_UP) {
-		c->ov_scroll++;
+		c->ov_scroll = c->ov_scroll > 0 ? c->ov_scroll - 1 : 0;
 		c->dirty = 1;
 		return 1;
 	}
 	if (c->overlay == OVERLAY_TEXT && ch == KEY_DOWN) {
-		c->ov_scroll = c->ov_scroll > 0 ? c->ov_scroll - 1 : 0;
+		c->ov_scroll++;
 		c->dirty = 1;
 		return 1;
 	}
@@ -453,12 +454,12 @@ tui_mouse(struct client *c)
 		return;
 	if (me.bstate & BUTTON4_PRESSED) {
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll += 3;
+			c->ov_scroll = c->ov_scroll > 3 ? c->ov_scroll - 3 : 0;
 		else
 			c->scroll += 3;
 	} else if (me.bstate & BUTTON5_PRESSED) {
 		if (c->overlay != OVERLAY_NONE)
-			c->ov_scroll = c->ov_scroll > 3 ? c->ov_scroll - 3 : 0;
+			c->ov_scroll += 3;
 		else
 			c->scroll = c->scroll > 3 ? c->scroll - 3 : 0;
 	} else if ((me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) &&
@@ -649,6 +650,8 @@ app_tui_main(const struct app_globals *g)
 	client_cmds_init();
 	tui_curses_start(c);
 	app_listen(app, client_on_event, c);
+	app->other_cb = client_on_other_event;
+	app->other_arg = c;
 	app_loop_signal_set(app->loop, SIGWINCH, tui_on_winch, c);
 	app_loop_signal_set(app->loop, SIGINT, tui_on_quit, c);
 	app_loop_fd_set(app->loop, 0, POLLIN, tui_on_tty, c);
@@ -664,6 +667,8 @@ app_tui_main(const struct app_globals *g)
 			break;
 	tui_curses_end();
 	app_unlisten(app, client_on_event, c);
+	app->other_cb = NULL;
+	app->other_arg = NULL;
 	code = 0;
 out:
 	if (c != NULL) {

@@ -273,12 +273,53 @@ cli_archive_password(struct app *app)
 	return env != NULL && *env != '\0' ? env : app->password;
 }
 
+/* Progress of an export or import on the command's stderr. */
+struct cli_progress {
+	struct cli_ctx *ctx;
+	const char *verb;
+	int shown; /* last percentage shown, -1 none */
+};
+
+/*
+ * Show done/total: redrawn in place at each new percent on a terminal,
+ * one line per 10% otherwise so logs stay short.
+ */
+static int
+cli_progress_show(uint64_t done, uint64_t total, void *arg)
+{
+	struct cli_progress *p = arg;
+	int pct =
+	    total == 0 ? 100 : (int)(done >= total ? 100 : done * 100 / total);
+	int step = p->ctx->err_tty ? 1 : 10;
+	char *line;
+	int n;
+
+	if (p->shown >= 0 && pct / step == p->shown / step)
+		return 0;
+	p->shown = pct;
+	n = xasprintf(&line, "%s%s: %llu/%llu records (%d%%)%s",
+	    p->ctx->err_tty ? "\r" : "", p->verb, (unsigned long long)done,
+	    (unsigned long long)total, pct, p->ctx->err_tty ? "" : "\n");
+	p->ctx->write(p->ctx, 2, line, (size_t)n);
+	free(line);
+	return 0;
+}
+
+/* End the in-place progress line on a terminal. */
+static void
+cli_progress_end(struct cli_progress *p)
+{
+	if (p->ctx->err_tty && p->shown >= 0)
+		p->ctx->write(p->ctx, 2, "\n", 1);
+}
+
 /* `noid export FILE`. */
 int
 cli_exec_export(struct cli_ctx *ctx)
 {
 	struct app *app = ctx->app;
 	const char *pw = cli_archive_password(app);
+	struct cli_progress prog = {ctx, "exporting", -1};
 	int rc;
 
 	if (pw == NULL)
@@ -286,7 +327,8 @@ cli_exec_export(struct cli_ctx *ctx)
 		    "this data dir has no password: set "
 		    "NOID_EXPORT_PASSWORD for the archive");
 	rc = store_export(app->st, app->profile, ctx->argv[0], pw,
-	    app->store_flags, NULL, NULL);
+	    app->store_flags, cli_progress_show, &prog);
+	cli_progress_end(&prog);
 	if (rc != 0)
 		return cli_fail(ctx, "can't export to %s: %s", ctx->argv[0],
 		    noid_strerror(rc));
@@ -305,6 +347,7 @@ cli_exec_import(struct cli_ctx *ctx)
 {
 	struct app *app = ctx->app;
 	const char *pw = cli_archive_password(app);
+	struct cli_progress prog = {ctx, "importing", -1};
 	uint8_t id[STORE_ID_LEN];
 	int rc;
 
@@ -312,7 +355,9 @@ cli_exec_import(struct cli_ctx *ctx)
 		return cli_fail(ctx,
 		    "set NOID_EXPORT_PASSWORD to the "
 		    "archive's password");
-	rc = store_import(app->st, ctx->argv[0], pw, NULL, NULL, id);
+	rc = store_import(
+	    app->st, ctx->argv[0], pw, cli_progress_show, &prog, id);
+	cli_progress_end(&prog);
 	if (rc == NOID_ERR_PASSWORD)
 		return cli_fail(ctx, "wrong password for %s", ctx->argv[0]);
 	if (rc == NOID_ERR_EXISTS)

@@ -3,20 +3,17 @@
  *
  * The list is a synced profile setting (app-core.c); a change reopens
  * the agent on the new list, so it applies without a restart.  `test`
- * runs the transport handshake against each relay, which proves the
- * relay at that address holds the key in the address.
+ * connects to each relay through net/relay-client and pings it: the
+ * handshake proves the relay at that address holds the key in the
+ * address, the PONG that it serves.
  */
 #include "client.h"
 #include "addr.h"
-#include "transport.h"
+#include "relay-client.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define RELAY_TEST_TIMEOUT_MS 5000
 
@@ -143,70 +140,33 @@ out:
 	return code;
 }
 
-/* Connect to a relay and finish the handshake within timeout_ms; *ms:
- * the time it took. */
+/* Connect to a relay, finish the handshake and get a PONG within
+ * timeout_ms; *ms: the time it took. */
 int
 cli_relay_probe(
     const char *address, int timeout_ms, uint64_t *ms, const char **why)
 {
 	struct relay_addr a;
-	struct addrinfo hints, *ai = NULL;
-	struct transport *t = NULL;
-	struct pollfd pfd;
-	enum transport_event ev = TRANSPORT_EV_NONE;
-	const uint8_t *block;
-	uint64_t start = clock_mono_ms(),
-	         deadline = start + (uint64_t)timeout_ms;
-	char port[8];
-	int fd = -1, rc;
+	struct relay_client *rc = NULL;
+	uint64_t start = clock_mono_ms(), spent;
+	int error;
 
 	*why = NULL;
-	if ((rc = addr_parse(address, &a, why)) != 0)
-		return rc;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof port, "%u", a.port);
-	if (getaddrinfo(a.host, port, &hints, &ai) != 0 || ai == NULL) {
+	if ((error = addr_parse(address, &a, why)) != 0)
+		return error;
+	error = relay_client_connect_blocking(&a, timeout_ms, NULL, NULL, &rc);
+	if (error == NOID_ERR_NOENT)
 		*why = "the host name does not resolve";
-		return NOID_ERR_NOENT;
-	}
-	fd = socket(
-	    ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-	        errno != EINPROGRESS)) {
-		rc = NOID_ERR_IO;
-		goto out;
-	}
-	t = transport_new_client(
-	    fd, a.key, NOID_PROTO_VERSION_MIN, NOID_PROTO_VERSION_MAX);
-	fd = -1;
-	rc = NOID_ERR_TIMEOUT;
-	while (clock_mono_ms() < deadline) {
-		pfd.fd = transport_fd(t);
-		pfd.events = POLLIN | (transport_wants_write(t) ? POLLOUT : 0);
-		if (poll(&pfd, 1, (int)(deadline - clock_mono_ms())) <= 0)
-			continue;
-		if ((pfd.revents & POLLOUT) &&
-		    (rc = transport_on_writable(t)) != 0)
-			break;
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((rc = transport_on_readable(t, &ev, &block)) != 0)
-				break;
-			if (ev == TRANSPORT_EV_HANDSHAKE) {
-				*ms = clock_mono_ms() - start;
-				rc = 0;
-				break;
-			}
-		}
-		rc = NOID_ERR_TIMEOUT;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	transport_free(t);
-	freeaddrinfo(ai);
-	return rc;
+	if (error != 0)
+		return error;
+	spent = clock_mono_ms() - start;
+	error = spent < (uint64_t)timeout_ms
+	    ? relay_client_ping(rc, timeout_ms - (int)spent)
+	    : NOID_ERR_TIMEOUT;
+	if (error == 0)
+		*ms = clock_mono_ms() - start;
+	relay_client_free(rc);
+	return error;
 }
 
 /* `noid relays test`. */

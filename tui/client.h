@@ -197,6 +197,15 @@ struct app_globals {
 	const char *password_file;
 };
 
+/*
+ * Something happened in a profile other than the current one (its
+ * agent runs in an instance's loop too, app-others.c).
+ */
+typedef void (*app_other_cb)(const uint8_t profile[STORE_ID_LEN],
+    const struct agent_event *ev, void *arg);
+
+struct app_other;
+
 /* The engine: one data dir, its store, the current profile and agent. */
 struct app {
 	char *dir;
@@ -207,6 +216,11 @@ struct app {
 	char *profile_name;
 	int has_profile;
 	struct agent *agent;
+	size_t agent_nfds; /* its share of the loop's pollfds */
+	uint64_t agents_gen; /* bumped whenever an agent opens or closes */
+	struct app_other *others; /* the other profiles' agents */
+	app_other_cb other_cb; /* (may be NULL) */
+	void *other_arg;
 	struct app_loop *loop; /* an instance's loop; NULL for one-shot */
 	struct relay_embed *relay;
 	int relay_err; /* why the embedded relay did not start */
@@ -228,10 +242,14 @@ int app_profile_switch(struct app *app, const uint8_t id[STORE_ID_LEN]);
 int app_profile_delete(
     struct app *app, const uint8_t id[STORE_ID_LEN], int wait_ms);
 int app_relays_get(struct app *app, struct app_relay **out, size_t *n);
+int app_relays_get_of(struct app *app, const uint8_t profile[STORE_ID_LEN],
+    struct app_relay **out, size_t *n);
 int app_relays_put(struct app *app, const struct app_relay *r, size_t n);
 void app_relays_free(struct app_relay *r, size_t n);
 int app_relay_address_check(
     const char *address, const char **why, char **canon);
+int app_agent_open(struct app *app, const uint8_t profile[STORE_ID_LEN],
+    agent_event_cb cb, void *arg, int *embedded, struct agent **out);
 int app_agent_start(struct app *app);
 /* Run the agent alone until idle (at most ms); NOID_ERR_TIMEOUT. */
 int app_agent_settle(struct app *app, int ms);
@@ -247,6 +265,16 @@ void app_unlisten(struct app *app, agent_event_cb cb, void *arg);
 #define APP_CONN_REQUEST (1u << AGENT_CONN_REQUESTED)
 int app_conn_find(struct app *app, const char *what, unsigned mask,
     struct agent_conn_info *ci);
+
+/* ---- app-others.c: the other profiles' agents in an instance ------- */
+
+/* Open an agent for every profile but the current one (best effort). */
+void app_others_start(struct app *app);
+void app_others_stop(struct app *app);
+/* All agents (current first, then the others) as one loop source. */
+size_t app_agents_pollfds(struct app *app, struct pollfd *fds, size_t max);
+void app_agents_on_ready(struct app *app, const struct pollfd *fds, size_t n);
+int app_agents_timeout_ms(struct app *app);
 
 /* ---- app-run.c: one-shot commands and instances -------------------- */
 
@@ -350,6 +378,8 @@ int client_chat_load_older(struct client *c);
 void client_chat_note(struct client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void client_on_event(const struct agent_event *ev, void *arg);
+void client_on_other_event(const uint8_t profile[STORE_ID_LEN],
+    const struct agent_event *ev, void *arg);
 void client_msgs_free(struct client *c);
 void client_model_free(struct client *c);
 const struct client_conv *client_current(const struct client *c);
@@ -373,6 +403,8 @@ void client_search_move(struct client *c, int delta);
 void client_search_jump(struct client *c);
 /* Whether a conversation's notifications are off (/mute). */
 int client_muted(struct client *c, const uint8_t contact[STORE_ID_LEN]);
+int client_muted_in(struct client *c, const uint8_t profile[STORE_ID_LEN],
+    const uint8_t contact[STORE_ID_LEN]);
 
 /* win-main.c: drawing. */
 void win_draw(struct client *c);
@@ -430,6 +462,7 @@ struct cli_ctx {
 	const uint8_t *in; /* stdin when the command reads it */
 	size_t inlen;
 	int has_in;
+	int err_tty; /* stderr is a terminal: progress redraws in place */
 	cli_write_cb write;
 	cli_done_cb done;
 	void *arg;
@@ -505,8 +538,8 @@ char *cli_contact_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN]);
 int cli_contact_set_local_name(
     struct app *app, const uint8_t contact[STORE_ID_LEN], const char *name);
-/* Handshake with the relay at address (within timeout_ms); *ms round
- * trip. */
+/* Handshake with and ping the relay at address (within timeout_ms); *ms
+ * the time it took. */
 int cli_relay_probe(
     const char *address, int timeout_ms, uint64_t *ms, const char **why);
 

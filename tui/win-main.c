@@ -544,7 +544,7 @@ win_overlay(struct client *c)
 	struct layout_rect r = c->lay.chat;
 	struct utf8_line *lines = NULL;
 	const char *t = c->ov_text ? c->ov_text : "";
-	size_t n, k, start;
+	size_t n, k, start, rows;
 	int y;
 
 	for (y = r.y; y < r.y + r.h; y++)
@@ -557,18 +557,56 @@ win_overlay(struct client *c)
 	if (c->ov_qr != NULL && qr_fits(c->ov_qr, r.w, r.h))
 		y = win_qr(c->ov_qr, y, r.x, r.w);
 	n = utf8_wrap(t, strlen(t), r.w, &lines);
-	start = (size_t)c->ov_scroll < n ? (size_t)c->ov_scroll : 0;
+	/* Scrolling stops once the last line is on screen. */
+	rows = y < r.y + r.h ? (size_t)(r.y + r.h - y) : 0;
+	start = n > rows ? n - rows : 0;
+	if ((size_t)c->ov_scroll < start)
+		start = (size_t)c->ov_scroll;
 	c->ov_scroll = (int)start;
 	for (k = start; k < n && y < r.y + r.h; k++)
 		win_put(y++, r.x, t + lines[k].off, lines[k].len, r.w);
 	free(lines);
 }
 
+/*
+ * Say the terminal is too small in the longest form that fits whole
+ * (never cut mid-word), centred; the shortest, cut, when none does.
+ */
+static void
+win_too_small(int cols, int rows)
+{
+	static const char *const forms[][3] = {
+	    {"terminal too small", "resize me", NULL},
+	    {"terminal too small", NULL, NULL},
+	    {"too small", "resize me", NULL},
+	    {"too small", NULL, NULL},
+	    {"too", "small", NULL},
+	};
+	const size_t nforms = sizeof forms / sizeof forms[0];
+	size_t i, k, n = 0, w;
+	int fits = 0, y;
+
+	for (i = 0; i < nforms && !fits; i++) {
+		fits = 1;
+		for (n = 0; n < 3 && forms[i][n] != NULL; n++)
+			if (strlen(forms[i][n]) > (size_t)cols)
+				fits = 0;
+		if ((int)n > rows)
+			fits = 0;
+	}
+	i--;
+	y = rows > (int)n ? (rows - (int)n) / 2 : 0;
+	for (k = 0; k < n && y < rows; k++, y++) {
+		w = strlen(forms[i][k]);
+		win_put(y, w < (size_t)cols ? (cols - (int)w) / 2 : 0,
+		    forms[i][k], w, cols);
+	}
+}
+
 /* Draw everything; the one refresh of the pass. */
 void
 win_draw(struct client *c)
 {
-	static const char small[] = "terminal too small";
 
 	c->cols = COLS;
 	c->rows = LINES;
@@ -578,7 +616,7 @@ win_draw(struct client *c)
 	erase();
 	if (c->lay.too_small) {
 		curs_set(0);
-		win_put(c->rows / 2, 0, small, sizeof small - 1, c->cols);
+		win_too_small(c->cols, c->rows);
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;

@@ -1,11 +1,33 @@
 # bash completion for noid(1).  Source it, or install it as
 # /usr/share/bash-completion/completions/noid.  The command list follows
 # the table in tui/cli-table.c (`noid --help` prints the same list).
+# Works in a plain bash too: without the bash-completion package it
+# falls back to COMP_WORDS/COMP_CWORD and compgen for file names.
+
+# File names (directories only with -d), through _filedir when present.
+_noid_files()
+{
+	if declare -F _filedir >/dev/null; then
+		_filedir "$@"
+	elif [[ $1 == -d ]]; then
+		COMPREPLY=($(compgen -d -- "$cur"))
+	else
+		COMPREPLY=($(compgen -f -- "$cur"))
+	fi
+}
 
 _noid()
 {
 	local cur prev words cword
-	_init_completion || return
+	if declare -F _init_completion >/dev/null; then
+		_init_completion || return
+	else
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=
+		((cword > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	fi
 
 	local globals="--data-dir --profile --password-file --help --version"
 	local commands="init profiles relays invite connect requests accept \
@@ -14,10 +36,10 @@ daemon help"
 
 	case "$prev" in
 	--data-dir)
-		_filedir -d
+		_noid_files -d
 		return ;;
 	--password-file|export|import)
-		_filedir
+		_noid_files
 		return ;;
 	--profile)
 		COMPREPLY=($(compgen -W "$(noid profiles 2>/dev/null | \

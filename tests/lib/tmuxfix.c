@@ -27,6 +27,8 @@
 #include "store.h"
 
 #define TMUXFIX_CMD_MS 10000
+/* How long tmux may take to reap a pane's process. */
+#define TMUXFIX_REAP_MS 2000
 #define TMUXFIX_POLL_MS 50
 #define TMUXFIX_ARGS_MAX 64
 
@@ -588,15 +590,29 @@ tmuxfix_pid(struct tmuxfix *t, const char *name)
 int
 tmuxfix_alive(struct tmuxfix *t, const char *name, int *status)
 {
-	char *s = tmuxfix_format(t, name, "#{pane_dead} #{pane_dead_status}");
-	int dead, st = 0, rc;
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	uint64_t deadline = clock_mono_ms() + TMUXFIX_REAP_MS;
+	char *s;
+	int dead, st, rc;
 
-	if (s == NULL)
-		return -1;
-	rc = sscanf(s, "%d %d", &dead, &st);
-	free(s);
-	if (rc < 1)
-		return -1;
+	/*
+	 * tmux marks the pane dead when its pty closes, and fills in the
+	 * status only once it reaped the process: wait for that (a
+	 * process killed by a signal never gets one: -1).
+	 */
+	for (;;) {
+		s = tmuxfix_format(t, name, "#{pane_dead} #{pane_dead_status}");
+		if (s == NULL)
+			return -1;
+		st = -1;
+		rc = sscanf(s, "%d %d", &dead, &st);
+		free(s);
+		if (rc < 1)
+			return -1;
+		if (!dead || rc == 2 || clock_mono_ms() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	if (dead && status != NULL)
 		*status = st;
 	return !dead;

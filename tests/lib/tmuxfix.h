@@ -90,7 +90,8 @@ char *tmuxfix_wait_for(struct tmuxfix *t, const char *name, tmuxfix_pred pred,
 pid_t tmuxfix_pid(struct tmuxfix *t, const char *name);
 
 /* 1 while the pane's process runs, 0 after it exited (*status then set
- * to its exit status when status is not NULL), -1 on error. */
+ * to its exit status when status is not NULL; -1 when a signal killed
+ * it), -1 on error. */
 int tmuxfix_alive(struct tmuxfix *t, const char *name, int *status);
 
 /* Row y of a screen (0 at the top, negative from the bottom: -1 is the
