@@ -327,16 +327,14 @@ Test(relay_basic, qr_code_decodes_to_the_printed_address)
 	char *cmd, line[256], *out = NULL;
 	FILE *f;
 
-	/* The shared decoder sits beside the clone (../shared/tools), or
-	 * beside the worktrees' folder. */
+	/* The decoder ships in tests/tools, so a clean clone has it. */
 	xasprintf(&cmd,
-	    "t='%s/../shared/tools/qr-from-screen'; [ -x \"$t\" ] || "
-	    "t='%s/../../shared/tools/qr-from-screen'; "
+	    "t='%s/tests/tools/qr-from-screen'; "
 	    "d=$(mktemp -d) && timeout 2 '%s/noid-relay' --data-dir \"$d\" "
 	    "--listen 127.0.0.1:0 --qr > \"$d/out\" 2>/dev/null; "
 	    "head -1 \"$d/out\"; tail -n +2 \"$d/out\" | \"$t\"; "
 	    "rm -rf \"$d\"",
-	    NOID_SRC_DIR, NOID_SRC_DIR, NOID_BUILD_DIR);
+	    NOID_SRC_DIR, NOID_BUILD_DIR);
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	cr_assert_not_null(fgets(line, sizeof line, f), "no address line");

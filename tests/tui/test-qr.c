@@ -192,17 +192,12 @@ decoder_path(void)
 {
 	static char path[1024];
 	const char *env = getenv("NOID_QR_FROM_SCREEN");
-	const char *tries[] = {
-	    "/tests/tools/qr-from-screen", "/../shared/tools/qr-from-screen"};
 
 	if (env != NULL && access(env, X_OK) == 0)
 		return env;
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof path, "%s%s", NOID_SRC_DIR, tries[i]);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
+	snprintf(path, sizeof path, "%s/tests/tools/qr-from-screen",
+	    NOID_SRC_DIR);
+	return access(path, X_OK) == 0 ? path : NULL;
 }
 
 /* Run a shell command; return its stdout (caller frees) and status. */
