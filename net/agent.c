@@ -449,6 +449,30 @@ agent_timeout_ms(struct agent *a)
 	return t;
 }
 
+/* Count the own relays whose session is up (sessions are keyed by the
+ * canonical address, so the configured text is canonicalised first). */
+void
+agent_relays_connected(struct agent *a, size_t *up, size_t *total)
+{
+	struct agent_session *s;
+	struct relay_addr addr;
+	char *text;
+	size_t i;
+
+	*up = 0;
+	*total = a->nrelays;
+	for (i = 0; i < a->nrelays; i++) {
+		if (addr_parse(a->relays[i].address, &addr, NULL) != 0)
+			continue;
+		text = addr_format(&addr);
+		for (s = a->sessions; s != NULL; s = s->next)
+			if (s->up && strcmp(s->text, text) == 0)
+				break;
+		*up += s != NULL;
+		free(text);
+	}
+}
+
 /* Run what is due. */
 static void
 timers(struct agent *a)

@@ -196,6 +196,11 @@ int agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n);
 /* Milliseconds until the agent's next timer (-1: none). */
 int agent_timeout_ms(struct agent *a);
 
+/* How many of the profile's own relays (agent_config.relays) have a
+ * live, handshaken connection now: *up of *total.  A relay no queue
+ * uses yet is never dialled, so it counts as not connected. */
+void agent_relays_connected(struct agent *a, size_t *up, size_t *total);
+
 /*
  * Run the loop on its own for up to timeout_ms (-1: until agent_stop).
  * With AGENT_RUN_IDLE it returns as soon as the agent is idle: every

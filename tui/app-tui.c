@@ -187,6 +187,7 @@ tui_prepare(void *arg)
 {
 	struct client *c = arg;
 	struct winsize ws;
+	size_t up = 0, total = 0;
 
 	if (c->resized) {
 		c->resized = 0;
@@ -207,6 +208,14 @@ tui_prepare(void *arg)
 	if (c->model) {
 		c->model = 0;
 		client_model_reload(c);
+	}
+	/* Connections come and go without an event: compare each pass. */
+	if (c->app->agent != NULL)
+		agent_relays_connected(c->app->agent, &up, &total);
+	if (up != c->relays_up || total != c->relays_total) {
+		c->relays_up = up;
+		c->relays_total = total;
+		c->dirty = 1;
 	}
 	if (c->dirty) {
 		c->dirty = 0;

@@ -342,6 +342,7 @@ struct client {
 	int scroll; /* rows scrolled up from the bottom */
 	char *note; /* one-line message in the status bar */
 	char *relay_err;
+	size_t relays_up, relays_total; /* as the status bar shows them */
 	uint64_t other_unread; /* in the other profiles */
 	enum client_overlay overlay;
 	char *ov_title;

@@ -406,23 +406,30 @@ win_chat(struct client *c)
 	}
 }
 
-/* The status bar, on row y. */
+/* The status bar, on row y: profile (and chat), relays connected of
+ * configured, sync state.  Narrow screens get the short words. */
 static void
 win_status(struct client *c, int y)
 {
 	struct layout_rect st = c->lay.status, *r = &st;
 	const struct client_conv *cv = client_current(c);
-	char *s;
-	int x;
+	char relays[64], *s;
+	int x, narrow = r->w < 100;
 
 	st.y = y;
 	attrset(win_attr(c, THEME_STATUS));
 	win_fill(r->y, r->x, r->w);
-	xasprintf(&s, " %s%s%s · relay %s%s · F1 help ", c->app->profile_name,
-	    cv ? " → " : "", cv ? cv->name : "",
-	    c->relay_err        ? "unreachable"
-	        : c->app->agent ? (c->app->on_embedded ? "embedded" : "ok")
-	                        : "off",
+	if (c->app->agent == NULL)
+		snprintf(relays, sizeof relays, "relays off");
+	else
+		snprintf(relays, sizeof relays, "relays %zu/%zu%s%s",
+		    c->relays_up, c->relays_total,
+		    c->app->on_embedded ? " embedded" : "",
+		    c->relay_err != NULL && !narrow ? " (error)" : "");
+	/* Multi-device sync is not built: say plainly where history lives. */
+	xasprintf(&s, " %s%s%s · %s · %s%s · F1 help ", c->app->profile_name,
+	    cv ? " → " : "", cv ? cv->name : "", relays,
+	    narrow ? "1 device" : "this device only",
 	    c->other_unread ? " · unread in other profiles" : "");
 	x = win_put(r->y, r->x, s, strlen(s), r->w);
 	free(s);

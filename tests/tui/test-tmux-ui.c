@@ -282,7 +282,7 @@ Test(tmux_ui, first_run_with_a_password_then_name_then_main_screen)
 	free(s);
 	ui_check_config(dir);
 	/* No relay configured: the embedded one runs, and says so. */
-	s = ui_wait("A", "relay embedded");
+	s = ui_wait("A", "/1 embedded");
 	free(s);
 	cr_expect(exists(dirs[0]), "no data dir");
 	cr_assert_eq(tmuxfix_quit(tf, "A"), 0);
@@ -319,7 +319,7 @@ Test(tmux_ui, first_run_without_a_password_is_marked_weaker)
 	free(s);
 	ui_first_run_name("A", "Nopw");
 	ui_check_config(dir);
-	free(ui_wait("A", "relay embedded"));
+	free(ui_wait("A", "/1 embedded"));
 }
 
 Test(tmux_ui, first_run_passwords_that_differ_are_refused)

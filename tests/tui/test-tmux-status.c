@@ -1,0 +1,115 @@
+/*
+ * The status bar tells the truth (issue 5, point 2): the profile, how
+ * many of the profile's relays are connected out of how many it has,
+ * and the sync state (one device: multi-device sync is not built).
+ * Two users on one real noid-relay connect through their TUIs; the bar
+ * says "relays 1/1"; when the relay stops it says "relays 0/1", and
+ * "relays 1/1" again once the relay is back.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "testrelay.h"
+#include "tmuxfix.h"
+
+static struct tmuxfix *tf;
+static struct testrelay *relay;
+static char *dir_a, *dir_b;
+
+/* Two users on one relay, each with a data dir in the tmux temp dir. */
+static void
+setup(void)
+{
+	tmuxfix_env();
+	relay = testrelay_start(NULL);
+	cr_assert_not_null(relay, "noid-relay did not start");
+	tf = tmuxfix_start();
+	cr_assert_not_null(tf, "no tmux server");
+	xasprintf(&dir_a, "%s/a", tmuxfix_dir(tf));
+	xasprintf(&dir_b, "%s/b", tmuxfix_dir(tf));
+	cr_assert_eq(tmuxfix_user(dir_a, "Alice", testrelay_address(relay)), 0);
+	cr_assert_eq(tmuxfix_user(dir_b, "Bob", testrelay_address(relay)), 0);
+}
+
+static void
+teardown(void)
+{
+	tmuxfix_free(tf);
+	testrelay_free(relay);
+	free(dir_a);
+	free(dir_b);
+}
+
+TestSuite(tmux_status, .init = setup, .fini = teardown, .timeout = 300);
+
+/* The status bar: the row that ends in "F1 help" (caller frees). */
+static char *
+bar_row(const char *screen)
+{
+	char *row;
+	int y;
+
+	for (y = 0; (row = tmuxfix_row(screen, y)) != NULL; y++) {
+		if (strstr(row, "F1 help") != NULL)
+			return row;
+		free(row);
+	}
+	return NULL;
+}
+
+/* Whether the status bar contains arg. */
+static int
+bar_has(const char *screen, void *arg)
+{
+	char *row = bar_row(screen);
+	int yes = row != NULL && strstr(row, arg) != NULL;
+
+	free(row);
+	return yes;
+}
+
+/* Wait until A's status bar shows what; returns the bar (caller frees). */
+static char *
+bar_wait(const char *what)
+{
+	char *s, *row;
+
+	s = tmuxfix_wait_for(
+	    tf, "A", bar_has, (void *)what, what, TMUXFIX_WAIT_MS);
+	cr_assert_not_null(s, "A's status bar never showed '%s'", what);
+	row = bar_row(s);
+	free(s);
+	return row;
+}
+
+Test(tmux_status, profile_relays_connected_and_sync_state)
+{
+	char *bar;
+
+	cr_assert_eq(tmuxfix_tui(tf, "A", dir_a, 120, 30), 0);
+	cr_assert_eq(tmuxfix_tui(tf, "B", dir_b, 120, 30), 0);
+	cr_assert_eq(tmuxfix_connect(tf, "A", dir_a, "B", NULL), 0);
+
+	bar = bar_wait("relays 1/1");
+	cr_expect_not_null(strstr(bar, "Alice"), "no profile: %s", bar);
+	cr_expect_not_null(
+	    strstr(bar, "this device only"), "no sync state: %s", bar);
+	free(bar);
+
+	/* The relay goes away: the bar says so without a key press. */
+	testrelay_stop(relay, SIGTERM);
+	free(bar_wait("relays 0/1"));
+
+	/* And back: the agent redials on its own. */
+	cr_assert_eq(testrelay_restart(relay), 0);
+	free(bar_wait("relays 1/1"));
+
+	/* Narrow: the short form, still cut to the width. */
+	cr_assert_eq(tmuxfix_resize(tf, "A", 60, 20), 0);
+	bar = bar_wait("1 device");
+	cr_expect_null(strstr(bar, "this device only"), "%s", bar);
+	free(bar);
+}
