@@ -413,7 +413,6 @@ cmd_current_name(struct client *c)
 static int
 cmd_contact(struct client *c, int argc, char **argv)
 {
-	const struct client_conv *cv = client_current(c);
 	struct agent_conn_info ci;
 	struct agent_code code;
 	const char *name = argc > 1 ? argv[1] : cmd_current_name(c);
@@ -421,7 +420,6 @@ cmd_contact(struct client *c, int argc, char **argv)
 
 	if (name == NULL)
 		return 0;
-	(void)cv;
 	if (c->app->agent == NULL ||
 	    app_conn_find(c->app, name, APP_CONN_CONTACT, &ci) != 0) {
 		client_set_note(c, "no contact '%s'", name);
