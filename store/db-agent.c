@@ -489,6 +489,37 @@ static const char send_seq_sql[] =
 static const char send_hash_sql[] =
     "UPDATE conn_local SET send_hash = ?4 WHERE profile_id = ?1 AND id = ?2";
 
+/*
+ * The time to store an incoming message under: the sender's, but after
+ * every message already received on conn.  Listings order by (ts, id)
+ * and id is random, so two messages sealed in the same millisecond (or
+ * under a clock stepped back) would otherwise show in either order.
+ */
+static int
+incoming_ts(struct store *st, const uint8_t *profile, const uint8_t *conv,
+    const uint8_t *conn, uint64_t ts, uint64_t *out)
+{
+	sqlite3_stmt *s = db_prep(st,
+	    "SELECT ts FROM messages WHERE profile_id = ? AND conv = ?"
+	    " AND conn = ? AND dir = ? ORDER BY ts DESC LIMIT 1");
+	uint64_t last;
+	int rc;
+
+	db_bind_id(s, 1, profile);
+	db_bind_id(s, 2, conv);
+	db_bind_id(s, 3, conn);
+	sqlite3_bind_int(s, 4, STORE_DIR_IN);
+	rc = sqlite3_step(s);
+	*out = ts;
+	if (rc == SQLITE_ROW) {
+		last = (uint64_t)sqlite3_column_int64(s, 0);
+		if (ts <= last && last < UINT64_MAX)
+			*out = last + 1;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
 int
 store_msg_incoming(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const uint8_t conn[STORE_ID_LEN], const struct store_incoming *in,
@@ -498,6 +529,7 @@ store_msg_incoming(struct store *st, const uint8_t profile[STORE_ID_LEN],
 	crypto_generichash_state h;
 	sqlite3_stmt *s;
 	struct buf b;
+	uint64_t ts;
 	int rc;
 
 	if (dup != NULL)
@@ -525,8 +557,11 @@ store_msg_incoming(struct store *st, const uint8_t profile[STORE_ID_LEN],
 		if (dup != NULL)
 			*dup = 1;
 	} else if (rc == SQLITE_DONE) {
-		msg_body(&b, conv, conn, STORE_DIR_IN, in->ts_ms, in->seq,
-		    in->hash, in->text, in->text_len);
+		if ((rc = incoming_ts(
+		         st, profile, conv, conn, in->ts_ms, &ts)) != 0)
+			goto out;
+		msg_body(&b, conv, conn, STORE_DIR_IN, ts, in->seq, in->hash,
+		    in->text, in->text_len);
 		if ((rc = op_local(st, profile, STORE_OP_MSG_ADD, id, b.data,
 		         b.len, 0, NULL)) != 0)
 			goto out;

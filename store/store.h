@@ -284,11 +284,13 @@ struct store_msg {
  * agent state in ONE commit, so the agent acks the relay only after
  * this returns 0.  id is the sender's message id (duplicates: the state
  * is still saved, the message is not stored twice, *dup is set).
- * Updates the connection's recv_seq/recv_hash.
+ * Updates the connection's recv_seq/recv_hash.  The message is stored
+ * at ts_ms or 1 ms after the connection's last incoming one, whichever
+ * is later, so a connection's messages list in the order received.
  */
 struct store_incoming {
 	uint8_t id[STORE_ID_LEN];
-	uint64_t ts_ms;
+	uint64_t ts_ms; /* the sender's clock */
 	uint64_t seq;
 	uint8_t hash[STORE_HASH_LEN];
 	const char *text;

@@ -202,6 +202,40 @@ Test(store, incoming_message_and_state_in_one_commit)
 	fixture_close(&f);
 }
 
+Test(store, incoming_messages_list_in_the_order_received)
+{
+	/* Three sealed in the same millisecond, one under a clock stepped
+	 * back, one later: the listing must not fall back on the ids. */
+	static const uint64_t sent[] = {1000, 1000, 1000, 900, 5000};
+	static const uint64_t kept[] = {1000, 1001, 1002, 1003, 5000};
+	struct store_incoming in = {.text = "m", .text_len = 1};
+	struct fixture f;
+	struct store_msg *m;
+	size_t n, i;
+
+	fixture_open(&f, 0);
+	for (i = 0; i < 5; i++) {
+		in.id[0] = (uint8_t)(i + 1);
+		in.seq = i + 1;
+		in.ts_ms = sent[i];
+		cr_assert_eq(store_msg_incoming(f.st, f.profile, f.conn, &in,
+		                 (const uint8_t *)"s", 1, NULL),
+		    0);
+	}
+	cr_assert_eq(
+	    store_msgs_page(f.st, f.profile, f.contact, NULL, 10, &m, &n), 0);
+	cr_assert_eq(n, 5);
+	for (i = 0; i < n; i++) {
+		/* Newest first. */
+		cr_assert_eq(m[i].seq, 5 - i, "row %zu has seq %llu", i,
+		    (unsigned long long)m[i].seq);
+		cr_assert_eq(m[i].ts_ms, kept[4 - i]);
+	}
+	store_msgs_free(m, n);
+	cr_assert_eq(store_check(f.st), 0);
+	fixture_close(&f);
+}
+
 Test(store, send_reserve_record_receipt)
 {
 	struct fixture f;
