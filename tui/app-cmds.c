@@ -583,13 +583,64 @@ cmd_relays(struct client *c, int argc, char **argv)
 	return 0;
 }
 
-/* /devices */
+/* This device's id in the current profile; 0 when found. */
+static int
+cmd_self_device(struct client *c, uint8_t id[STORE_ID_LEN])
+{
+	struct store_profile *ps = NULL;
+	size_t n = 0, i;
+	int rc = NOID_ERR_NOENT;
+
+	if (store_profiles_list(c->app->st, &ps, &n) != 0)
+		return NOID_ERR_IO;
+	for (i = 0; i < n; i++)
+		if (memcmp(ps[i].id, c->app->profile, STORE_ID_LEN) == 0) {
+			memcpy(id, ps[i].device, STORE_ID_LEN);
+			rc = 0;
+		}
+	store_profiles_free(ps, n);
+	return rc;
+}
+
+/* /devices: the devices this profile lives on. */
 static int
 cmd_devices(struct client *c, int argc, char **argv)
 {
+	struct store_device *ds = NULL;
+	uint8_t self[STORE_ID_LEN];
+	size_t n = 0, i;
+	struct buf b;
+	char *fp;
+	int have_self;
+
 	(void)argc;
 	(void)argv;
-	client_set_note(c, "multi-device sync is not in this build yet");
+	if (store_devices_list(c->app->st, c->app->profile, &ds, &n) != 0) {
+		client_set_note(c, "could not read this profile's devices");
+		return NOID_ERR_IO;
+	}
+	have_self = cmd_self_device(c, self) == 0;
+	buf_init(&b);
+	for (i = 0; i < n; i++) {
+		fp = hex_encode(ds[i].id, 6);
+		buf_put(&b, fp, strlen(fp));
+		buf_put(&b, "  ", 2);
+		buf_put(&b, ds[i].name, strlen(ds[i].name));
+		if (have_self && memcmp(ds[i].id, self, STORE_ID_LEN) == 0)
+			buf_put(&b, "  (this device)", 15);
+		if (ds[i].removed)
+			buf_put(&b, "  (removed)", 11);
+		buf_put_u8(&b, '\n');
+		free(fp);
+	}
+	store_devices_free(ds, n);
+	static const char later[] =
+	    "\nLinking another device (a laptop and a server shell, say)\n"
+	    "comes with multi-device sync, which is not in this build:\n"
+	    "until then this profile lives on this device only.";
+	buf_put(&b, later, sizeof later);
+	client_overlay_text(c, "Devices", (const char *)b.data);
+	buf_free(&b);
 	return 0;
 }
 

@@ -284,6 +284,12 @@ Test(tmux_ui, first_run_with_a_password_then_name_then_main_screen)
 	/* No relay configured: the embedded one runs, and says so. */
 	s = ui_wait("A", "/1 embedded");
 	free(s);
+	/* /devices lists the profile's one device: this one. */
+	ui_line("A", "/devices");
+	s = ui_wait("A", "(this device)");
+	cr_expect_not_null(strstr(s, "this device only"), "%s", s);
+	free(s);
+	cr_assert_eq(tmuxfix_keys(tf, "A", "Escape", NULL), 0);
 	cr_expect(exists(dirs[0]), "no data dir");
 	cr_assert_eq(tmuxfix_quit(tf, "A"), 0);
 
