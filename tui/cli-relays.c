@@ -92,8 +92,11 @@ cli_exec_relays_add(struct cli_ctx *ctx)
 		r[n].key = NULL;
 		n++;
 	}
-	free(r[i].key);
-	r[i].key = key != NULL ? xstrdup(key) : NULL;
+	/* Adding again (e.g. to mark it trusted) keeps a key not given. */
+	if (key != NULL) {
+		free(r[i].key);
+		r[i].key = xstrdup(key);
+	}
 	r[i].trusted = cli_opt(ctx, "trusted") != NULL;
 	code = cli_relays_save(ctx, r, n, "added", canon);
 out:
