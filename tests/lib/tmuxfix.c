@@ -894,3 +894,44 @@ out:
 	store_close(st);
 	return rc == 0 ? 0 : -1;
 }
+
+char *
+tmuxfix_new_user(
+    struct tmuxfix *t, const char *sub, const char *name, const char *relay)
+{
+	char *dir;
+
+	xasprintf(&dir, "%s/%s", tmuxfix_dir(t), sub);
+	if (tmuxfix_user(dir, name, relay) != 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *
+tmuxfix_decode_qr(struct tmuxfix *t, const char *session)
+{
+	const char *argv[] = {NOID_SRC_DIR "/tests/tools/qr-from-screen", NULL};
+	struct tmuxfix_result r;
+	char *screen, *nl, *out = NULL;
+
+	if ((screen = tmuxfix_capture(
+	         t, session, TMUXFIX_ESC | TMUXFIX_TRAIL)) == NULL)
+		return NULL;
+	if (tmuxfix_run(argv, screen, strlen(screen), 30000, &r) != 0)
+		goto out;
+	if (r.code != 0) {
+		fprintf(stderr, "tmuxfix: no QR code decodes on %s:\n%s\n%s\n",
+		    session, screen, r.err != NULL ? r.err : "");
+	} else {
+		if ((nl = strchr(r.out, '\n')) != NULL)
+			*nl = '\0';
+		out = r.out;
+		r.out = NULL;
+	}
+	tmuxfix_result_free(&r);
+out:
+	free(screen);
+	return out;
+}

@@ -138,6 +138,16 @@ void tmuxfix_env(void);
  * relay is not NULL.  0 or -1 (the CLI's output printed). */
 int tmuxfix_user(const char *dir, const char *name, const char *relay);
 
+/* tmuxfix_user in SUB under t's temp dir; that dir (caller frees), or
+ * NULL when the user could not be made. */
+char *tmuxfix_new_user(
+    struct tmuxfix *t, const char *sub, const char *name, const char *relay);
+
+/* The QR code on session's screen decoded by tests/tools/qr-from-screen:
+ * its first line (caller frees), or NULL when none decodes (the screen
+ * and the decoder's complaint printed). */
+char *tmuxfix_decode_qr(struct tmuxfix *t, const char *session);
+
 /* Session `name` running the TUI on dir, cols x rows; waits for its
  * status bar ("F1 help").  0 or -1. */
 int tmuxfix_tui(

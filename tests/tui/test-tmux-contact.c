@@ -17,7 +17,6 @@
 #include "testrelay.h"
 #include "tmuxfix.h"
 
-#define QR_TOOL NOID_SRC_DIR "/tests/tools/qr-from-screen"
 #define CODE_DIGITS 60
 
 static struct tmuxfix *tf;
@@ -33,10 +32,10 @@ setup(void)
 	cr_assert_not_null(relay, "noid-relay did not start");
 	tf = tmuxfix_start();
 	cr_assert_not_null(tf, "no tmux server");
-	xasprintf(&dir_a, "%s/a", tmuxfix_dir(tf));
-	xasprintf(&dir_b, "%s/b", tmuxfix_dir(tf));
-	cr_assert_eq(tmuxfix_user(dir_a, "Alice", testrelay_address(relay)), 0);
-	cr_assert_eq(tmuxfix_user(dir_b, "Bob", testrelay_address(relay)), 0);
+	dir_a = tmuxfix_new_user(tf, "a", "Alice", testrelay_address(relay));
+	cr_assert_not_null(dir_a, "could not make user Alice");
+	dir_b = tmuxfix_new_user(tf, "b", "Bob", testrelay_address(relay));
+	cr_assert_not_null(dir_b, "could not make user Bob");
 }
 
 static void
@@ -54,21 +53,9 @@ TestSuite(tmux_contact, .init = setup, .fini = teardown, .timeout = 300);
 static char *
 decode_qr(const char *session)
 {
-	const char *argv[] = {QR_TOOL, NULL};
-	struct tmuxfix_result r;
-	char *screen, *nl, *out;
+	char *out = tmuxfix_decode_qr(tf, session);
 
-	screen = tmuxfix_capture(tf, session, TMUXFIX_ESC | TMUXFIX_TRAIL);
-	cr_assert_not_null(screen);
-	cr_assert_eq(tmuxfix_run(argv, screen, strlen(screen), 30000, &r), 0);
-	cr_assert_eq(r.code, 0, "no QR code decodes on the screen:\n%s\n%s",
-	    tmuxfix_capture(tf, session, 0), r.err);
-	free(screen);
-	if ((nl = strchr(r.out, '\n')) != NULL)
-		*nl = '\0';
-	out = r.out;
-	r.out = NULL;
-	tmuxfix_result_free(&r);
+	cr_assert_not_null(out, "no QR code decodes on %s's screen", session);
 	return out;
 }
 

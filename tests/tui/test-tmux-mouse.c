@@ -42,12 +42,12 @@ setup(void)
 	cr_assert_not_null(relay, "noid-relay did not start");
 	tf = tmuxfix_start();
 	cr_assert_not_null(tf, "no tmux server");
-	xasprintf(&dir_a, "%s/a", tmuxfix_dir(tf));
-	xasprintf(&dir_b, "%s/b", tmuxfix_dir(tf));
-	xasprintf(&dir_c, "%s/c", tmuxfix_dir(tf));
-	cr_assert_eq(tmuxfix_user(dir_a, "Alice", testrelay_address(relay)), 0);
-	cr_assert_eq(tmuxfix_user(dir_b, "Bob", testrelay_address(relay)), 0);
-	cr_assert_eq(tmuxfix_user(dir_c, "Carol", testrelay_address(relay)), 0);
+	dir_a = tmuxfix_new_user(tf, "a", "Alice", testrelay_address(relay));
+	cr_assert_not_null(dir_a, "could not make user Alice");
+	dir_b = tmuxfix_new_user(tf, "b", "Bob", testrelay_address(relay));
+	cr_assert_not_null(dir_b, "could not make user Bob");
+	dir_c = tmuxfix_new_user(tf, "c", "Carol", testrelay_address(relay));
+	cr_assert_not_null(dir_c, "could not make user Carol");
 	cr_assert_eq(tmuxfix_tui(tf, "B", dir_b, 100, 30), 0);
 	cr_assert_eq(tmuxfix_tui(tf, "C", dir_c, 100, 30), 0);
 	/* A fresh TUI for each: a stale "connected with" would pass. */

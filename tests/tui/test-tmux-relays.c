@@ -36,10 +36,10 @@ setup(void)
 	cr_assert_not_null(r2, "noid-relay R2 did not start");
 	tf = tmuxfix_start();
 	cr_assert_not_null(tf, "no tmux server");
-	xasprintf(&dir_a, "%s/a", tmuxfix_dir(tf));
-	xasprintf(&dir_b, "%s/b", tmuxfix_dir(tf));
-	cr_assert_eq(tmuxfix_user(dir_a, "Alice", testrelay_address(r1)), 0);
-	cr_assert_eq(tmuxfix_user(dir_b, "Bob", testrelay_address(r1)), 0);
+	dir_a = tmuxfix_new_user(tf, "a", "Alice", testrelay_address(r1));
+	cr_assert_not_null(dir_a, "could not make user Alice");
+	dir_b = tmuxfix_new_user(tf, "b", "Bob", testrelay_address(r1));
+	cr_assert_not_null(dir_b, "could not make user Bob");
 }
 
 static void
