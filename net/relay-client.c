@@ -38,6 +38,7 @@ struct relay_client {
 	uint64_t next_corr;
 	struct proto_block *out;
 	uint64_t last_tx_ms;
+	int corked; /* requests pack into blocks, none written */
 	int error;
 };
 
@@ -175,7 +176,7 @@ relay_client_fail(struct relay_client *c, int error)
 
 /* Hand the pending block to the transport if it has room. */
 static int
-relay_client_flush(struct relay_client *c)
+relay_client_hand(struct relay_client *c)
 {
 	int error;
 
@@ -190,6 +191,13 @@ relay_client_flush(struct relay_client *c)
 		return relay_client_fail(c, error);
 	c->last_tx_ms = clock_mono_ms();
 	return 0;
+}
+
+/* hand, unless corked: then requests keep packing into the block. */
+static int
+relay_client_flush(struct relay_client *c)
+{
+	return c->corked ? 0 : relay_client_hand(c);
 }
 
 /* Remove and return the request with corr_id, or NULL. */
@@ -310,7 +318,7 @@ relay_client_append(struct relay_client *c, const struct proto_tx *tx,
 	error = proto_block_add_tx(c->out, tx, s);
 	if (error != NOID_ERR_TOOBIG || c->out->used == 0)
 		return error;
-	if ((error = relay_client_flush(c)) != 0)
+	if ((error = relay_client_hand(c)) != 0)
 		return error;
 	if (c->out != NULL)
 		return NOID_ERR_AGAIN;
@@ -358,6 +366,24 @@ relay_client_request(struct relay_client *c, const struct proto_tx *tx,
 out:
 	sodium_memzero(&s, sizeof s);
 	return error;
+}
+
+/* Hold requests back, or send what was held. */
+int
+relay_client_set_cork(struct relay_client *c, int on)
+{
+	int error;
+
+	if (c->error != 0)
+		return c->error;
+	c->corked = on;
+	if (on)
+		return transport_set_cork(c->t, 1);
+	if ((error = relay_client_hand(c)) != 0)
+		return error;
+	if ((error = transport_set_cork(c->t, 0)) != 0)
+		return relay_client_fail(c, error);
+	return 0;
 }
 
 /* Time until the idle PING. */

@@ -134,6 +134,13 @@ int relay_client_request(struct relay_client *c, const struct proto_tx *tx,
 size_t relay_client_pending(const struct relay_client *c);
 
 /*
+ * Cork (on) or uncork the connection.  While corked, requests pack into
+ * blocks and are encrypted but none is written; uncorking writes them.
+ * The agent corks while a store commit is open.  0 or the sticky error.
+ */
+int relay_client_set_cork(struct relay_client *c, int on);
+
+/*
  * Milliseconds until relay_client_on_timer() has something to do (the
  * idle PING), for the loop's poll timeout; -1 for none.
  */

@@ -60,6 +60,7 @@ struct transport {
 	struct transport_out *out_tail;
 	size_t out_count;
 	size_t out_max;
+	int corked; /* queue output, write none (transport_set_cork) */
 	uint64_t last_rx_ms;
 };
 
@@ -121,6 +122,8 @@ transport_flush(struct transport *t)
 
 	if (t->state == TRANSPORT_FAILED)
 		return NOID_ERR_KEY;
+	if (t->corked)
+		return 0;
 	while ((o = t->out_head) != NULL) {
 		n = send(
 		    t->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
@@ -397,7 +400,16 @@ int
 transport_wants_write(const struct transport *t)
 {
 	/* A failed client asks for POLLOUT so the loop sees the error. */
-	return t->out_head != NULL || t->state == TRANSPORT_FAILED;
+	return (t->out_head != NULL && !t->corked) ||
+	    t->state == TRANSPORT_FAILED;
+}
+
+/* Hold output back, or write what was held. */
+int
+transport_set_cork(struct transport *t, int on)
+{
+	t->corked = on;
+	return on ? 0 : transport_flush(t);
 }
 
 /* Room for n more blocks? */

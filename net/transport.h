@@ -113,6 +113,14 @@ int transport_wants_write(const struct transport *t);
  */
 int transport_queue_block(struct transport *t, const uint8_t *plain);
 
+/*
+ * While corked, blocks are encrypted and queued but nothing is written
+ * (and POLLOUT is not wanted); uncorking writes what the socket takes.
+ * The agent corks while a store commit is open, so nothing that commit
+ * covers leaves before it is durable.  Returns what a write returns.
+ */
+int transport_set_cork(struct transport *t, int on);
+
 /* Room for n more blocks in the output queue? */
 int transport_can_queue(const struct transport *t, size_t n);
 

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -337,4 +338,33 @@ Test(transport, low_order_relay_key_fails_cleanly, .init = keys)
 	cr_assert_eq(transport_on_readable(t, &ev, &block), NOID_ERR_KEY);
 	transport_free(t);
 	close(sv[1]);
+}
+
+/* Corked, blocks queue but none reaches the socket; uncorked, all do. */
+Test(transport, cork_holds_output, .init = keys)
+{
+	uint8_t block[NOID_BLOCK_PLAIN];
+	struct side c, s;
+	int i, n;
+
+	pair_new(&c, &s, relay_pub, 1, 1, 1, 1);
+	pump(&c, &s);
+	cr_assert(c.hs_done && s.hs_done);
+	cr_assert_eq(transport_set_cork(c.t, 1), 0);
+	for (i = 0; i < 3; i++) {
+		memset(block, i + 1, sizeof block);
+		cr_assert_eq(transport_queue_block(c.t, block), 0);
+	}
+	cr_assert(!transport_wants_write(c.t));
+	/* Nothing was written: the peer's socket has no byte to read. */
+	cr_assert_eq(ioctl(transport_fd(s.t), FIONREAD, &n), 0);
+	cr_assert_eq(n, 0);
+	pump(&c, &s);
+	cr_assert_eq(s.blocks, 0);
+	cr_assert_eq(transport_set_cork(c.t, 0), 0);
+	pump(&c, &s);
+	cr_assert_eq(s.blocks, 3);
+	cr_assert_eq(s.last[0], 3, "blocks arrive in order");
+	transport_free(c.t);
+	transport_free(s.t);
 }
