@@ -147,6 +147,13 @@ conn_seal_ratchet(struct agent_conn *c, struct e2e_ratchet *r,
 }
 
 /* Encrypt one agent message to the peer. */
+/* Finish a DH step a receive left pending (e2e_ratchet_prepare). */
+int
+agent_conn_prepare(struct agent_conn *c)
+{
+	return c->ratchet != NULL ? e2e_ratchet_prepare(c->ratchet) : 0;
+}
+
 int
 agent_conn_seal(struct agent_conn *c, struct agent_msg *m,
     uint8_t body[AGENT_BODY], uint8_t hash[AGENT_HASH_LEN])

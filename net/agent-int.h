@@ -225,6 +225,9 @@ int agent_conn_accept(struct agent_conn *c, const uint8_t send_auth[32],
     const char *name, const char *status, uint8_t confirm[AGENT_BODY],
     uint8_t hello[AGENT_BODY]);
 
+/* Finish a DH step a receive left pending; 1 when the state changed. */
+int agent_conn_prepare(struct agent_conn *c);
+
 /*
  * Encrypt one agent message for the peer; body gets the SEND body,
  * hash (may be NULL) the message hash.  For TEXT, m->seq and

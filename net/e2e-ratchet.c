@@ -20,6 +20,14 @@
  * - Message keys and scratch copies are wiped after use; all state is in
  *   secret_alloc memory.
  *
+ * - The DH ratchet step on receiving is split: the receiving half (one
+ *   DH) runs in decrypt; the sending half (a new key pair and a DH) is
+ *   left pending until the first encrypt or e2e_ratchet_prepare(), so a
+ *   message can be shown before that work is done.  Nothing the peer
+ *   can send needs it sooner (its next step answers our new key), and
+ *   a step that arrives while one is pending finishes it first, so the
+ *   keys are exactly those of the eager order.
+ *
  * Skipped keys are a flat array, oldest first; entries of one chain are
  * contiguous (a chain only gains entries while it is current, or once
  * when the peer's ratchet moves on), so trying each distinct header key
@@ -52,6 +60,7 @@ _Static_assert(
 #define HAVE_HKS 0x08
 #define HAVE_HKR 0x10
 #define HAVE_ALL 0x1f
+#define PEND_SEND 0x20 /* the sending half of a DH step is still to do */
 
 static const char label_ratchet[] = "noid e2e v1 ratchet";
 
@@ -149,6 +158,30 @@ ratchet_keypair(struct core *c)
 {
 	randombytes_buf(c->dhs_priv, sizeof c->dhs_priv);
 	crypto_scalarmult_base(c->dhs_pub, c->dhs_priv);
+}
+
+/* The pending sending half of a DH step: new key pair, new chain. */
+static int
+ratchet_send_half(struct core *c)
+{
+	int error;
+
+	if ((c->flags & PEND_SEND) == 0)
+		return NOID_OK;
+	ratchet_keypair(c);
+	if ((error = ratchet_dh_step(c, c->cks, c->nhks)) != 0)
+		return error;
+	c->flags = (c->flags & ~(uint32_t)PEND_SEND) | HAVE_CKS;
+	return NOID_OK;
+}
+
+/* Do a pending sending half now (see e2e.h); 1 when there was one. */
+int
+e2e_ratchet_prepare(struct e2e_ratchet *r)
+{
+	if ((r->cur.flags & PEND_SEND) == 0)
+		return 0;
+	return ratchet_send_half(&r->cur) == NOID_OK ? 1 : 0;
 }
 
 /* Allocate an empty ratchet bound to an agreement's ad. */
@@ -263,7 +296,10 @@ e2e_ratchet_encrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 	uint8_t hdr[E2E_HEADER_SIZE], had[1 + E2E_AD_SIZE];
 	uint8_t *mk = r->mk, *msg;
 	struct buf bad;
+	int error;
 
+	if ((error = ratchet_send_half(c)) != 0)
+		return error;
 	if ((c->flags & HAVE_CKS) == 0)
 		return NOID_ERR_STATE;
 	if (ptlen > E2E_MAX_PAYLOAD)
@@ -468,12 +504,18 @@ ratchet_check_header(const struct core *w, int step, const uint8_t *dh,
 	return NOID_OK;
 }
 
-/* The DH ratchet step on receiving a new ratchet key (DHRatchetHE). */
+/*
+ * The DH ratchet step on receiving a new ratchet key (DHRatchetHE),
+ * its sending half left pending.
+ */
 static int
 ratchet_dh_ratchet(struct core *w, const uint8_t *dh)
 {
 	int error;
 
+	/* A step before we sent in the last one: finish that one first. */
+	if ((error = ratchet_send_half(w)) != 0)
+		return error;
 	w->pn = w->ns;
 	w->ns = 0;
 	w->nr = 0;
@@ -482,10 +524,8 @@ ratchet_dh_ratchet(struct core *w, const uint8_t *dh)
 	memcpy(w->hkr, w->nhkr, E2E_KEY_SIZE);
 	if ((error = ratchet_dh_step(w, w->ckr, w->nhkr)) != 0)
 		return error;
-	ratchet_keypair(w);
-	if ((error = ratchet_dh_step(w, w->cks, w->nhks)) != 0)
-		return error;
-	w->flags |= HAVE_ALL;
+	sodium_memzero(w->cks, sizeof w->cks);
+	w->flags = (w->flags | HAVE_ALL | PEND_SEND) & ~(uint32_t)HAVE_CKS;
 	return NOID_OK;
 }
 
@@ -599,7 +639,12 @@ ratchet_check_flags(const struct core *c)
 {
 	uint32_t f = c->flags;
 
-	if ((f & ~(uint32_t)HAVE_ALL) != 0)
+	if ((f & ~(uint32_t)(HAVE_ALL | PEND_SEND)) != 0)
+		return NOID_ERR_CORRUPT;
+	/* Pending: a received step (peer key, header key), no chain. */
+	if ((f & PEND_SEND) &&
+	    ((f & (HAVE_DHR | HAVE_HKS)) != (HAVE_DHR | HAVE_HKS) ||
+	        (f & HAVE_CKS)))
 		return NOID_ERR_CORRUPT;
 	if ((f & HAVE_CKS) && !(f & HAVE_HKS))
 		return NOID_ERR_CORRUPT;

@@ -201,6 +201,13 @@ int e2e_ratchet_encrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
 int e2e_ratchet_decrypt(struct e2e_ratchet *r, const uint8_t *ad, size_t adlen,
     const uint8_t *ct, size_t ctlen, struct buf *pt);
 
+/*
+ * Do now the sending half of a DH step that decrypt left pending (a
+ * new key pair and one DH), so the next encrypt is quick.  Returns 1
+ * when the state changed (save it), else 0.
+ */
+int e2e_ratchet_prepare(struct e2e_ratchet *r);
+
 /* The agreement's ad (for e2e_code_from_ad and re-key ctx). */
 const uint8_t *e2e_ratchet_ad(const struct e2e_ratchet *r);
 /* The security code of the agreement this ratchet came from. */

@@ -597,6 +597,55 @@ Test(e2e_ratchet, save_load_round_trip_mid_conversation)
 	e2e_ratchet_free(b2);
 }
 
+/*
+ * A receive leaves the new sending chain to the first encrypt (or to
+ * prepare): the pending state saves and loads, prepare does it once,
+ * and either way the peer reads what follows, also after more steps.
+ */
+Test(e2e_ratchet, sending_half_waits)
+{
+	struct e2e_ratchet *a, *b, *b2 = NULL;
+	struct buf s, m, r;
+	struct keys k;
+	uint32_t tag, i;
+
+	pair_new(&k, &a, &b);
+	buf_init(&s);
+	for (i = 0; i < 6; i++) {
+		buf_init(&m);
+		msg_make(a, i, &m);
+		cr_assert_eq(msg_open(b, &m, &tag), 0);
+		buf_free(&m);
+		/* b owes the sending half of the step a just made. */
+		buf_reset(&s);
+		snap(b, &s);
+		cr_assert_eq(s.data[1] & 0x22, 0x20, "flags %#x", s.data[1]);
+		e2e_ratchet_free(b2);
+		b2 = NULL;
+		cr_assert_eq(e2e_ratchet_load(s.data, s.len, &b2), 0);
+		if (i % 2 == 0) {
+			cr_assert_eq(e2e_ratchet_prepare(b), 1);
+			cr_assert_eq(e2e_ratchet_prepare(b), 0);
+		}
+		/* Prepared, lazily done, or loaded from the pending state:
+		 * each reply opens at a. */
+		buf_init(&r);
+		msg_make(i % 3 == 1 ? b2 : b, 100 + i, &r);
+		cr_assert_eq(msg_open(a, &r, &tag), 0);
+		cr_assert_eq(tag, 100 + i);
+		buf_free(&r);
+		if (i % 3 == 1) {
+			e2e_ratchet_free(b);
+			b = b2;
+			b2 = NULL;
+		}
+	}
+	buf_free_secret(&s);
+	e2e_ratchet_free(a);
+	e2e_ratchet_free(b);
+	e2e_ratchet_free(b2);
+}
+
 Test(e2e_ratchet, load_rejects_bad_blobs)
 {
 	struct e2e_ratchet *a, *b, *x = NULL;
@@ -630,11 +679,15 @@ Test(e2e_ratchet, load_rejects_bad_blobs)
 	blob_resum(&t);
 	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_VERSION);
 	t.data[0] = 1;
-	t.data[1] |= 0x20;
+	t.data[1] |= 0x40;
 	blob_resum(&t);
 	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_CORRUPT);
+	/* b's sending half is pending (0x20): a chain key with it is wrong. */
+	t.data[1] = (uint8_t)(t.data[1] & ~0x40) | 0x02;
+	blob_resum(&t);
+	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_CORRUPT);
+	t.data[1] &= (uint8_t)~0x02;
 	t.data[1] &= (uint8_t)~0x04; /* "no receiving chain", key still there */
-	t.data[1] &= 0x1f;
 	blob_resum(&t);
 	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_CORRUPT);
 	/* A skipped count that does not match the length, or is too big. */
