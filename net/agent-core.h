@@ -158,6 +158,8 @@ struct agent {
 	struct agent_c *conns;
 	struct agent_evq *evq, **evq_tail;
 	int delivering, stop, fatal;
+	int batch; /* a loop pass's commit is open; sessions corked */
+	int hold_sends; /* reading: seal nothing until events are out */
 	uint64_t activity; /* bumped by every MSG: idle barrier */
 	uint64_t barrier_at;
 	int barrier_wait;

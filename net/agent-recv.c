@@ -3,8 +3,9 @@
  *
  * The body is opened (relay layer, queue box, ratchet) in memory, every
  * effect (the message row, the advanced ratchet, a receipt owed, a
- * profile, a rotation step) is written in ONE store commit, and only
- * then is the relay acked.  A crash before the commit gets the same
+ * profile, a rotation step) is written in ONE store commit (nested in
+ * the loop pass's, agent.c), and only then is the relay acked: the ACK
+ * is issued here but held by the corked session until that commit.  A crash before the commit gets the same
  * MSG again and decrypts it again from the saved state; a crash after
  * it gets a ratchet duplicate, acked and dropped silently.  Events are
  * queued and delivered after the loop pass, never from in here.
@@ -40,12 +41,11 @@ set_profile(struct agent *a, struct agent_c *c, const struct agent_msg *m)
 
 /*
  * A TEXT: store it with the state; events for the UI.  The receipt is
- * sealed now when nothing is in flight, so the same commit saves it and
- * it leaves with the ACK: one commit per message received, not two.
+ * only queued: it is sealed after the pass delivered its events, so the
+ * message shows first, and it is saved in the same commit (agent.c).
  */
 static int
-on_text(
-    struct agent *a, struct agent_c *c, const struct agent_recv *r, int *sealed)
+on_text(struct agent *a, struct agent_c *c, const struct agent_recv *r)
 {
 	const struct agent_msg *m = &r->msg;
 	struct store_incoming in;
@@ -60,7 +60,6 @@ on_text(
 		memcpy(rc_msg.hash, r->hash, AGENT_HASH_LEN);
 		memcpy(rc_msg.id, m->id, AGENT_ID_LEN);
 		agent_ctl_push(c, &rc_msg);
-		*sealed = agent_seal_next(a, c);
 	}
 	memset(&in, 0, sizeof in);
 	memcpy(in.id, m->id, AGENT_ID_LEN);
@@ -101,7 +100,7 @@ on_text(
 /* A ratchet message; *forget set when the contact deleted us. */
 static int
 on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
-    struct agent_recv *r, int *forget, int *saved, int *sealed)
+    struct agent_recv *r, int *forget, int *saved)
 {
 	const struct agent_msg *m = &r->msg;
 	struct agent_msg hello;
@@ -146,7 +145,7 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 		break;
 	case AGENT_MSG_TEXT:
 		*saved = 1;
-		return on_text(a, c, r, sealed);
+		return on_text(a, c, r);
 	case AGENT_MSG_RCVD:
 		agent_on_receipt(a, c, m->hash, m->id);
 		break;
@@ -170,7 +169,7 @@ on_ratchet(struct agent *a, struct agent_c *c, struct agent_rq *from,
 /* One decrypted body: every effect, then one commit. */
 static int
 on_body(struct agent *a, struct agent_c *c, struct agent_rq *from,
-    struct agent_recv *r, int *forget, int *sealed)
+    struct agent_recv *r, int *forget)
 {
 	const struct agent_request *req;
 	int rc = 0, saved = 0;
@@ -204,7 +203,7 @@ on_body(struct agent *a, struct agent_c *c, struct agent_rq *from,
 		rc = agent_keys_changed(a, c, AGENT_SECURITY_RESYNC, 0);
 		break;
 	case AGENT_INNER_RATCHET:
-		rc = on_ratchet(a, c, from, r, forget, &saved, sealed);
+		rc = on_ratchet(a, c, from, r, forget, &saved);
 		break;
 	default:
 		return NOID_ERR_PROTO;
@@ -224,7 +223,7 @@ agent_on_msg(
 	struct agent_c *c;
 	struct agent_rq *q = NULL;
 	struct agent_evq *e;
-	int rc, forget = 0, sealed = 0;
+	int rc, forget = 0;
 
 	(void)s;
 	a->activity++;
@@ -242,7 +241,7 @@ agent_on_msg(
 		c->decrypt_fail = 0;
 		agent_step(AGENT_STEP_RECV_BEFORE_COMMIT);
 		if ((rc = store_tx_begin(a->st)) == 0) {
-			rc = on_body(a, c, q, &r, &forget, &sealed);
+			rc = on_body(a, c, q, &r, &forget);
 			if (rc == 0)
 				rc = store_tx_commit(a->st);
 			else
@@ -255,8 +254,6 @@ agent_on_msg(
 			goto out;
 		}
 		agent_step(AGENT_STEP_RECV_AFTER_COMMIT);
-		if (sealed)
-			agent_step(AGENT_STEP_SEND_AFTER_COMMIT);
 	} else if (rc == NOID_ERR_CRYPTO) {
 		if (++c->decrypt_fail == AGENT_DECRYPT_EVENT) {
 			e = agent_event_new(a, AGENT_EV_SECURITY, c);

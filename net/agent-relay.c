@@ -258,6 +258,9 @@ agent_session_timers(struct agent_session *s, uint64_t now)
 			return;
 		}
 		s->gen++;
+		/* Opened inside a loop pass: held like the others. */
+		if (s->a->batch)
+			(void)relay_client_set_cork(s->rc, 1);
 		return;
 	}
 	if (!s->up && relay_client_established(s->rc)) {

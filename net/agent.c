@@ -3,13 +3,15 @@
  * commands (code, verify, delete, profile, info).
  *
  * The loop: agent_pollfds() lists one socket per relay session;
- * agent_on_ready() lets the relay clients read and write (replies and
- * pushed messages are handled from there), runs the timers (connect
- * and reconnect, invitation expiry, scheduled rotation, send retries),
- * kicks every connection so whatever its saved state still needs is
- * issued, and finally delivers the queued events.  Events are never
- * delivered from inside a relay callback, so the callback may call any
- * command, including agent_delete.
+ * agent_on_ready() opens one store transaction and corks every session,
+ * lets the relay clients read (replies and pushed messages are handled
+ * from there), delivers the events that raised, runs the timers
+ * (connect and reconnect, invitation expiry, scheduled rotation, send
+ * retries), kicks every connection so whatever its saved state still
+ * needs is issued, delivers again, commits, and uncorks: one fsync per
+ * pass, and nothing leaves before the commit that covers it.  Events
+ * are never delivered from inside a relay callback, so the callback may
+ * call any command, including agent_delete.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,9 @@
 
 static agent_step_hook step_hook;
 static void *step_hook_arg;
+/* Steps that happen at the pass's commit or uncork, held until then. */
+static int step_batch;
+static unsigned step_held[AGENT_STEP_SEND_AFTER_SEND + 1];
 
 /* Set the crash-test hook. */
 void
@@ -35,8 +40,27 @@ agent_set_step_hook(agent_step_hook cb, void *arg)
 void
 agent_step(int step)
 {
-	if (step_hook != NULL)
-		step_hook(step, step_hook_arg);
+	if (step_hook == NULL)
+		return;
+	/* Inside a pass "committed" and "handed over" come true only
+	 * at the pass's commit and uncork: report them there. */
+	if (step_batch && step != AGENT_STEP_RECV_BEFORE_COMMIT &&
+	    step != AGENT_STEP_SEND_BEFORE_COMMIT) {
+		step_held[step]++;
+		return;
+	}
+	step_hook(step, step_hook_arg);
+}
+
+/* Report the held steps of one kind. */
+static void
+step_release(int step)
+{
+	while (step_held[step] > 0) {
+		step_held[step]--;
+		if (step_hook != NULL)
+			step_hook(step, step_hook_arg);
+	}
 }
 
 /* The connection with this id, or NULL. */
@@ -132,7 +156,8 @@ agent_kick(struct agent *a, struct agent_c *c)
 	agent_kick_recv(a, c);
 	agent_kick_hs(a, c);
 	agent_kick_rotate(a, c);
-	agent_kick_send(a, c);
+	if (!a->hold_sends)
+		agent_kick_send(a, c);
 }
 
 /* Kick every connection. */
@@ -492,7 +517,89 @@ timers(struct agent *a)
 	}
 }
 
-/* Handle poll results, timers, work; deliver events. */
+/*
+ * Finish the DH steps this pass's receives left pending, after its
+ * events are out: the next send is then quick.  Saved in the pass's
+ * commit.
+ */
+static void
+prepare_all(struct agent *a)
+{
+	struct agent_c *c;
+
+	for (c = a->conns; c != NULL && !a->fatal; c = c->next)
+		if (c->core != NULL && agent_conn_prepare(c->core))
+			(void)agent_persist(a, c);
+}
+
+/* Cork (on) or uncork every session; a failed one goes down. */
+static void
+cork_all(struct agent *a, int on)
+{
+	struct agent_session *s;
+
+	for (s = a->sessions; s != NULL; s = s->next)
+		if (s->rc != NULL && relay_client_set_cork(s->rc, on) != 0)
+			agent_session_down(s, relay_client_error(s->rc));
+}
+
+/*
+ * Open the pass's commit: every store write of the pass nests in it,
+ * and every session is corked so that nothing the commit covers (an
+ * ACK of a stored message, a body sealed under an advanced ratchet)
+ * can leave before it is durable.
+ */
+static void
+batch_open(struct agent *a)
+{
+	int rc;
+
+	if ((rc = store_tx_begin(a->st)) != 0) {
+		agent_fatal(a, rc);
+		return;
+	}
+	memset(step_held, 0, sizeof step_held);
+	step_batch = 1;
+	a->batch = 1;
+	cork_all(a, 1);
+}
+
+/*
+ * Commit the pass (one fsync for all it did), then uncork.  After a
+ * failure nothing is uncorked: the agent is stopped.
+ */
+static void
+batch_close(struct agent *a)
+{
+	int rc;
+
+	if (!a->batch)
+		return;
+	a->batch = 0;
+	step_batch = 0;
+	if (a->fatal) {
+		store_tx_rollback(a->st);
+		return;
+	}
+	if ((rc = store_tx_commit(a->st)) != 0) {
+		agent_fatal(a, rc);
+		return;
+	}
+	step_release(AGENT_STEP_RECV_AFTER_COMMIT);
+	step_release(AGENT_STEP_SEND_AFTER_COMMIT);
+	cork_all(a, 0);
+	step_release(AGENT_STEP_SEND_AFTER_SEND);
+	step_release(AGENT_STEP_RECV_AFTER_ACK);
+}
+
+/*
+ * Handle poll results, timers, work; deliver events.  The events of the
+ * reads are delivered first, before anything is sealed (a receipt
+ * costs a ratchet step) and before the pass's commit: the caller reads
+ * the new rows through the same store handle, so a message shows
+ * without waiting for the fsync.  If the process dies before the
+ * commit nothing was acked: the relay delivers the message again.
+ */
 int
 agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n)
 {
@@ -500,6 +607,9 @@ agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n)
 	size_t i;
 	int rc;
 
+	if (!a->fatal)
+		batch_open(a);
+	a->hold_sends = 1;
 	for (i = 0; i < n && !a->fatal; i++) {
 		if (fds[i].revents == 0)
 			continue;
@@ -517,10 +627,18 @@ agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n)
 		if (rc < 0 && s->rc != NULL)
 			agent_session_down(s, rc);
 	}
+	a->hold_sends = 0;
+	deliver(a);
 	if (!a->fatal) {
 		timers(a);
 		kick_all(a);
+		prepare_all(a);
 	}
+	deliver(a);
+	batch_close(a);
+	/* What found its output full while corked goes now. */
+	if (!a->fatal)
+		kick_all(a);
 	deliver(a);
 	return a->fatal;
 }

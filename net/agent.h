@@ -26,7 +26,10 @@
  *
  * Delivery: a received message and the advanced ratchet are committed
  * in one store transaction before the relay is acked (at least once,
- * shown once).  Messages are queued in the store's outbox and sent in
+ * shown once).  All one agent_on_ready() pass writes is one
+ * transaction; its events are delivered before the commit (the caller
+ * sees the new rows through the same store handle), and nothing the
+ * commit covers leaves for a relay before it is durable.  Messages are queued in the store's outbox and sent in
  * order; a message is "sent" once the relay accepted it and "delivered"
  * when the contact's receipt (carrying the message hash) comes back.
  *
@@ -188,8 +191,9 @@ size_t agent_pollfds(struct agent *a, struct pollfd *fds, size_t max);
 /*
  * Handle what poll() reported for the fds agent_pollfds() gave (n of
  * them, revents filled), and any timer that is due.  Events are
- * delivered from here.  Fails only on a store error (the agent is then
- * unusable: close it).
+ * delivered from here, inside the pass's store transaction: a callback
+ * that writes to the store joins it.  Fails only on a store error (the
+ * agent is then unusable: close it).
  */
 int agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n);
 

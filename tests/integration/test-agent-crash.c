@@ -123,6 +123,20 @@ outbox_empty(struct peer *p)
 	return n == 0;
 }
 
+/* Not an agent step: the receiver's MESSAGE event, which the agent
+ * delivers before the commit of the pass that stored the message. */
+#define KILL_ON_MESSAGE 100
+
+/* Child's event callback: kill -9 at the chosen message event. */
+static void
+child_event(const struct agent_event *ev, void *arg)
+{
+	if (ev->type == AGENT_EV_MESSAGE && kill_step == KILL_ON_MESSAGE &&
+	    ++step_hits == kill_at)
+		raise(SIGKILL);
+	peer_event(ev, arg);
+}
+
 /*
  * Child body: run p's agent until done (receiver: NMSG messages stored;
  * sender: outbox empty) unless the hook kills us first.  No criterion
@@ -137,6 +151,7 @@ child_run(struct peer *p, const uint8_t *conn, int sender)
 	observed = 0;
 	npend = 0;
 	is_child = 1;
+	p->cfg.cb = child_event;
 	if (store_open(p->dir, NULL, STORE_FAST_KDF, &p->st) != 0 ||
 	    agent_open(p->st, p->profile, &p->cfg, &p->a) != 0 ||
 	    agent_conn_info(p->a, conn, &ci) != 0)
@@ -308,6 +323,12 @@ Test(agent_crash, receiver_killed_after_commit_before_ack)
 Test(agent_crash, receiver_killed_after_ack)
 {
 	receive_crash(AGENT_STEP_RECV_AFTER_ACK);
+}
+
+/* Shown but not yet committed: shown again after the restart, once. */
+Test(agent_crash, receiver_killed_while_showing)
+{
+	receive_crash(KILL_ON_MESSAGE);
 }
 
 /* Condition: B has n messages. */
