@@ -104,13 +104,24 @@ db_step_done(struct store *st, sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
 }
 
+/*
+ * Run one transaction-control statement, prepared once: every store
+ * call opens and closes a level, and parsing the SQL each time showed
+ * in the per-message cost.
+ */
+static int
+db_tx_sql(struct store *st, const char *sql)
+{
+	return db_step_done(st, db_prep(st, sql));
+}
+
 /* Begin a transaction, or a savepoint inside one. */
 int
 db_begin(struct store *st)
 {
 	int rc;
 
-	rc = db_exec(st, st->txdepth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sp");
+	rc = db_tx_sql(st, st->txdepth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sp");
 	if (rc == 0)
 		st->txdepth++;
 	return rc;
@@ -124,7 +135,7 @@ db_commit(struct store *st)
 
 	if (st->txdepth == 0)
 		return NOID_ERR_STATE;
-	rc = db_exec(st, st->txdepth == 1 ? "COMMIT" : "RELEASE sp");
+	rc = db_tx_sql(st, st->txdepth == 1 ? "COMMIT" : "RELEASE sp");
 	if (rc != 0) {
 		db_rollback(st);
 		return rc;
@@ -140,9 +151,9 @@ db_rollback(struct store *st)
 	if (st->txdepth == 0)
 		return;
 	if (st->txdepth == 1)
-		db_exec(st, "ROLLBACK");
-	else
-		db_exec(st, "ROLLBACK TO sp; RELEASE sp");
+		(void)db_tx_sql(st, "ROLLBACK");
+	else if (db_tx_sql(st, "ROLLBACK TO sp") == 0)
+		(void)db_tx_sql(st, "RELEASE sp");
 	st->txdepth--;
 	/* The cached device key may belong to a profile just undone. */
 	secret_free(st->key.sk);
