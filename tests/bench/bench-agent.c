@@ -5,14 +5,19 @@
  * relay clients: SEND -> OK and MSG -> ACK of the same 16000-byte
  * bodies, one in flight, as the agent sends) and the raw
  * XChaCha20-Poly1305 cost of one body, all measured in the same run.
- * The receiving agent runs in a process of its own, as a contact's
- * device does: it writes the CLOCK_MONOTONIC time of each message event
- * to a pipe, so latency is the sender's agent_send() call to the
- * receiver's event.  The agent adds per message: the ratchet and the
- * box both ways and the store commits (WAL, one fsync each) that
- * durability requires (PROTOCOL.md §11.7).  The one-commit figure is
- * the p50 of one commit of the sender's real state blob.  Target:
- * agent latency <= 1.3 x relay-only.
+ * Relay-only latency is given to the MSG at the recipient (what the
+ * target compares with: the agent's figure ends at the receiver's
+ * event too) and to the OK (the relay's fsync done).  Both latency
+ * figures follow WARM_N unmeasured messages, so stores and journal are
+ * past their first growth (a long-running client).  The receiving
+ * agent runs in a process of its own, as a contact's device does: it
+ * writes the CLOCK_MONOTONIC time of each message event to a pipe, so
+ * latency is the sender's agent_send() call to the receiver's event.
+ * The agent adds per message: the ratchet and the box both ways and
+ * the sender's store commit (WAL, one fsync) before its SEND; the
+ * receiver commits after the event (PROTOCOL.md §11.7).  The
+ * one-commit figure is the p50 of one commit of the sender's real
+ * state blob.  Target: agent latency <= 1.3 x relay-only.
  */
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +33,7 @@
 #include "store.h"
 #include "testrelay.h"
 
+#define WARM_N 150 /* unmeasured first: past the WAL's first growth */
 #define LAT_N 300
 #define TPUT_N 500
 
@@ -39,6 +45,7 @@ struct rel {
 	struct relay_queue q;
 	int got; /* MSGs seen */
 	int acked;
+	uint64_t got_at, acked_at; /* when the last MSG, OK arrived */
 };
 
 /* The recipient's push: count and ACK. */
@@ -51,6 +58,7 @@ rel_push(struct relay_client *c, const struct proto_tx *tx, void *arg)
 	if (tx->tag != PROTO_MSG)
 		return;
 	r->got++;
+	r->got_at = clock_mono_us();
 	memset(&ack, 0, sizeof ack);
 	ack.tag = PROTO_ACK;
 	ack.entity_len = NOID_ID_LEN;
@@ -69,6 +77,7 @@ rel_ok(struct relay_client *c, int err, const struct proto_tx *tx, void *arg)
 	if (err != 0)
 		abort();
 	((struct rel *)arg)->acked++;
+	((struct rel *)arg)->acked_at = clock_mono_us();
 }
 
 /* Poll both relay clients once. */
@@ -375,13 +384,13 @@ raw_aead(void)
 int
 main(void)
 {
-	static uint64_t lat[LAT_N];
+	static uint64_t lat[LAT_N], latok[LAT_N];
 	struct testrelay *relay;
 	const struct relay_addr *addr;
 	struct side x, y;
 	struct rel r;
 	uint8_t cx[AGENT_ID_LEN], id[AGENT_ID_LEN], *body;
-	double rp50, rp99, ap50, ap99, rtput, atput, cp50, floor;
+	double rp50, rp99, op50, op99, ap50, ap99, rtput, atput, cp50, floor;
 	size_t blob_len;
 	uint64_t t0, t1 = 0;
 	size_t i, got = 0;
@@ -405,20 +414,24 @@ main(void)
 		return 1;
 	body = xmalloc(NOID_MSG_MAX);
 	randombytes_buf(body, NOID_MSG_MAX);
-	for (i = 0; i < LAT_N; i++) {
+	for (i = 0; i < WARM_N + LAT_N; i++) {
 		int want = r.got + 1;
 
 		t0 = clock_mono_us();
 		rel_send(&r, body);
 		while (r.got < want)
 			rel_step(&r);
-		lat[i] = clock_mono_us() - t0;
+		if (i >= WARM_N) {
+			lat[i - WARM_N] = r.got_at - t0;
+			latok[i - WARM_N] = r.acked_at - t0;
+		}
 	}
 	pct(lat, LAT_N, &rp50, &rp99);
+	pct(latok, LAT_N, &op50, &op99);
 	t0 = clock_mono_us();
 	for (i = 0; i < TPUT_N; i++)
 		rel_send(&r, body);
-	while (r.got < LAT_N + TPUT_N)
+	while (r.got < WARM_N + LAT_N + TPUT_N)
 		rel_step(&r);
 	rtput = TPUT_N * 1e6 / (double)(clock_mono_us() - t0);
 	relay_client_free(r.snd);
@@ -435,7 +448,7 @@ main(void)
 		abort();
 	close(evp[1]);
 	close(stopp[0]);
-	for (i = 0; i < LAT_N; i++) {
+	for (i = 0; i < WARM_N + LAT_N; i++) {
 		size_t want = got + 1, dl = x.delivered + 1;
 
 		t0 = clock_mono_us();
@@ -443,7 +456,8 @@ main(void)
 			abort();
 		while (got < want)
 			sender_step(&x, evp[0], &t1, &got);
-		lat[i] = t1 - t0;
+		if (i >= WARM_N)
+			lat[i - WARM_N] = t1 - t0;
 		/* Light load: the receipt comes back before the next one. */
 		while (x.delivered < dl)
 			sender_step(&x, evp[0], &t1, &got);
@@ -453,7 +467,7 @@ main(void)
 	for (i = 0; i < TPUT_N; i++)
 		if (agent_send(x.a, cx, "hello, throughput", 17, id) != 0)
 			abort();
-	while (got < LAT_N + TPUT_N)
+	while (got < WARM_N + LAT_N + TPUT_N)
 		sender_step(&x, evp[0], &t1, &got);
 	atput = TPUT_N * 1e6 / (double)(t1 - t0);
 	close(stopp[1]);
@@ -462,21 +476,26 @@ main(void)
 		abort();
 	close(evp[0]);
 	cp50 = commit_floor(&x, cx, &blob_len);
-	floor = rp50 + 2 * cp50;
+	/* The receiver's commit follows the event: one commit is in the way. */
+	floor = rp50 + cp50;
 
 	printf("agent: raw xchacha20poly1305 seal+open 16000 B  %9.1f us\n",
 	    raw_aead());
 	printf("agent: relay-only SEND->MSG latency  p50 %8.1f us  p99 %8.1f "
-	       "us\n",
+	       "us  (to the recipient)\n",
 	    rp50, rp99);
+	printf("agent: relay-only SEND->OK latency   p50 %8.1f us  p99 %8.1f "
+	       "us  (durable at the relay)\n",
+	    op50, op99);
 	printf("agent: one store commit (%zu B state, fsync)   p50 %8.1f us\n",
 	    blob_len, cp50);
-	printf("agent: floor = relay-only + 2 commits        p50 %8.1f us\n",
+	printf("agent: floor = relay-only SEND->MSG + 1 commit p50 %8.1f us\n",
 	    floor);
 	printf("agent: agent->agent latency          p50 %8.1f us  p99 %8.1f "
-	       "us  (x%.2f of relay-only p50, target <= 1.30; x%.2f of "
-	       "floor)\n",
-	    ap50, ap99, ap50 / rp50, ap50 / floor);
+	       "us  (x%.2f of relay-only SEND->MSG p50, target <= 1.30 %s; "
+	       "x%.2f of SEND->OK; x%.2f of floor)\n",
+	    ap50, ap99, ap50 / rp50, ap50 <= 1.3 * rp50 ? "met" : "MISSED",
+	    ap50 / op50, ap50 / floor);
 	printf("agent: relay-only throughput, 1 queue, 1 in flight %8.0f "
 	       "msg/s\n",
 	    rtput);
