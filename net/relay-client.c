@@ -353,6 +353,11 @@ relay_client_request(struct relay_client *c, const struct proto_tx *tx,
 	}
 	if ((error = relay_client_append(c, &copy, auth ? &s : NULL)) != 0)
 		goto out;
+	/* Flush before the request is registered: if the connection dies
+	 * here the caller gets the error and keeps arg; cb is never run
+	 * for it (no reply can come before we return). */
+	if ((error = relay_client_flush(c)) != 0)
+		goto out;
 	r = xcalloc(1, sizeof *r);
 	r->corr_id = copy.corr_id;
 	r->cb = cb;
@@ -362,7 +367,6 @@ relay_client_request(struct relay_client *c, const struct proto_tx *tx,
 	c->npending++;
 	if (corr_id != NULL)
 		*corr_id = copy.corr_id;
-	error = relay_client_flush(c);
 out:
 	sodium_memzero(&s, sizeof s);
 	return error;
@@ -379,11 +383,11 @@ relay_client_set_cork(struct relay_client *c, int on)
 	c->corked = on;
 	if (on)
 		return transport_set_cork(c->t, 1);
-	if ((error = relay_client_hand(c)) != 0)
-		return error;
+	/* Write the held blocks first: a full queue would otherwise leave
+	 * the last block in c->out with nothing asking for POLLOUT. */
 	if ((error = transport_set_cork(c->t, 0)) != 0)
 		return relay_client_fail(c, error);
-	return 0;
+	return relay_client_hand(c);
 }
 
 /* Time until the idle PING. */

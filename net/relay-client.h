@@ -123,8 +123,10 @@ const struct relay_addr *relay_client_addr(const struct relay_client *c);
 /*
  * Send a command.  tx holds tag, entity and fields (corr_id is
  * assigned here and returned in *corr_id if not NULL); auth (NULL for
- * none) signs it.  cb (may be NULL) gets the reply.  NOID_ERR_STATE
- * before the handshake, NOID_ERR_AGAIN when output is full.
+ * none) signs it.  cb (may be NULL) gets the reply, or the error that
+ * ends the connection first; after a non-zero return cb is never called
+ * for this request.  NOID_ERR_STATE before the handshake,
+ * NOID_ERR_AGAIN when output is full.
  */
 int relay_client_request(struct relay_client *c, const struct proto_tx *tx,
     const struct relay_keypair *auth, relay_client_reply_cb cb, void *arg,

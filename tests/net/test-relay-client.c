@@ -16,6 +16,7 @@
 #include "base.h"
 #include "relay-client.h"
 #include "testrelay.h"
+#include "transport.h"
 
 #define T_MS 5000
 
@@ -415,6 +416,53 @@ Test(relay_client, delivery_window, .init = setup, .fini = teardown)
 		    0);
 	cr_assert_eq(relay_client_ping(rc, T_MS), 0);
 	cr_assert_eq(p.n, 4);
+	relay_client_free(rc);
+	relay_client_free(sc);
+}
+
+/*
+ * Corked, full-size SENDs fill the transport's queue and the pending
+ * block; uncorked, every one of them goes and is answered (none is
+ * left behind in the block with nothing asking to write).
+ */
+Test(
+    relay_client, uncork_sends_everything_held, .init = setup, .fini = teardown)
+{
+	static uint8_t body[NOID_MSG_MAX];
+	struct relay_queue_keys k;
+	struct relay_queue q;
+	struct replies got = {0};
+	struct relay_client *rc, *sc;
+	struct proto_tx tx;
+	uint64_t deadline;
+	int n = 0, error = 0;
+
+	rc = connect_to(testrelay_addr(relay), NULL);
+	sc = connect_to(testrelay_addr(relay), NULL);
+	relay_queue_keys_new(&k);
+	cr_assert_eq(relay_client_create_queue(rc, &k, NULL, T_MS, &q), 0);
+	cr_assert_eq(relay_client_set_cork(sc, 1), 0);
+	memset(&tx, 0, sizeof tx);
+	tx.tag = PROTO_SEND;
+	tx.entity_len = NOID_ID_LEN;
+	memcpy(tx.entity, q.sid, NOID_ID_LEN);
+	tx.u.send.body = body;
+	tx.u.send.body_len = sizeof body;
+	while (error == 0 && n < 16) {
+		error =
+		    relay_client_request(sc, &tx, NULL, on_reply, &got, NULL);
+		n += error == 0;
+	}
+	cr_assert_eq(error, NOID_ERR_AGAIN, "%s", noid_strerror(error));
+	cr_assert_gt(n, TRANSPORT_OUT_MAX_DEFAULT, "the block held one more");
+	cr_assert_eq(relay_client_events(sc) & POLLOUT, 0);
+	cr_assert_eq(relay_client_set_cork(sc, 0), 0);
+	deadline = clock_mono_ms() + T_MS;
+	while (got.n < n && clock_mono_ms() < deadline)
+		cr_assert(relay_client_poll(sc, 1000) == 0 ||
+		    relay_client_error(sc) == 0);
+	cr_assert_eq(got.n, n, "%d of %d answered", got.n, n);
+	cr_assert_eq(got.errors[n - 1], 0);
 	relay_client_free(rc);
 	relay_client_free(sc);
 }
