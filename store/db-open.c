@@ -28,11 +28,42 @@
 #define LOCK_NAME "lock"
 #define KEY_NAME "key"
 
+/*
+ * On IOERR, FULL or NOMEM SQLite may roll back the whole transaction by
+ * itself, under our open levels.  Statements would then run (and
+ * commit) one by one, saving half of what a level meant as one step.
+ * So once that is seen, every later write is held in a transaction the
+ * outermost level rolls back, and every level fails.
+ */
+static void
+db_check_lost(struct store *st)
+{
+	if (st->txdepth == 0 || st->tx_lost || !sqlite3_get_autocommit(st->db))
+		return;
+	st->tx_lost = 1;
+	(void)sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
+/* Close one level of a lost transaction; the last one drops the hold. */
+static void
+db_lost_level(struct store *st)
+{
+	/* The cached device key may belong to a profile just undone. */
+	secret_free(st->key.sk);
+	memset(&st->key, 0, sizeof st->key);
+	if (--st->txdepth == 0) {
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->tx_lost = 0;
+	}
+}
+
 /* Map an SQLite result code to a noid error. */
 int
 db_err(struct store *st, int rc)
 {
-	(void)st;
+	if (st != NULL && rc != SQLITE_OK && rc != SQLITE_DONE &&
+	    rc != SQLITE_ROW)
+		db_check_lost(st);
 	/* The encrypting VFS reports a page that fails to open this way. */
 	if (rc == SQLITE_IOERR_DATA)
 		return NOID_ERR_CORRUPT;
@@ -68,6 +99,7 @@ db_prep(struct store *st, const char *sql)
 	struct stmt_slot *slot;
 	size_t i;
 
+	db_check_lost(st);
 	for (i = 0; i < st->ncache; i++) {
 		slot = &st->cache[i];
 		if (slot->sql == sql) {
@@ -121,7 +153,11 @@ db_begin(struct store *st)
 {
 	int rc;
 
-	rc = db_tx_sql(st, st->txdepth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sp");
+	db_check_lost(st);
+	if (st->tx_lost)
+		return NOID_ERR_IO;
+	rc = db_tx_sql(
+	    st, st->txdepth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sp");
 	if (rc == 0)
 		st->txdepth++;
 	return rc;
@@ -135,6 +171,11 @@ db_commit(struct store *st)
 
 	if (st->txdepth == 0)
 		return NOID_ERR_STATE;
+	db_check_lost(st);
+	if (st->tx_lost) {
+		db_lost_level(st);
+		return NOID_ERR_IO;
+	}
 	rc = db_tx_sql(st, st->txdepth == 1 ? "COMMIT" : "RELEASE sp");
 	if (rc != 0) {
 		db_rollback(st);
@@ -150,11 +191,19 @@ db_rollback(struct store *st)
 {
 	if (st->txdepth == 0)
 		return;
-	if (st->txdepth == 1)
-		(void)db_tx_sql(st, "ROLLBACK");
-	else if (db_tx_sql(st, "ROLLBACK TO sp") == 0)
-		(void)db_tx_sql(st, "RELEASE sp");
-	st->txdepth--;
+	db_check_lost(st);
+	if (st->tx_lost)
+		db_lost_level(st);
+	else {
+		if (st->txdepth == 1)
+			(void)db_tx_sql(st, "ROLLBACK");
+		else if (db_tx_sql(st, "ROLLBACK TO sp") == 0)
+			(void)db_tx_sql(st, "RELEASE sp");
+		if (st->tx_lost)
+			db_lost_level(st);
+		else
+			st->txdepth--;
+	}
 	/* The cached device key may belong to a profile just undone. */
 	secret_free(st->key.sk);
 	memset(&st->key, 0, sizeof st->key);
@@ -551,6 +600,12 @@ void
 store_tx_rollback(struct store *st)
 {
 	db_rollback(st);
+}
+
+int
+store_tx_depth(const struct store *st)
+{
+	return st->txdepth;
 }
 
 int

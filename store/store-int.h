@@ -38,6 +38,7 @@ struct store {
 	int lockfd;
 	int flags;
 	int txdepth;
+	int tx_lost; /* SQLite rolled the transaction back by itself */
 	int version;
 	char *vfs_name; /* NULL when plain */
 	uint64_t hlc; /* hybrid logical clock: ms << 16 | counter */

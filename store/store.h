@@ -83,11 +83,16 @@ int store_has_password(const char *dir, int *yes);
  * Transactions.  Every call below is atomic on its own; wrap several in
  * store_tx_begin/commit to make them one commit (and much faster for
  * bulk work).  Nested begin/commit pairs are allowed.  A failing call
- * inside a transaction undoes only itself.
+ * inside a transaction undoes only itself, unless SQLite dropped the
+ * whole transaction (I/O error, disk full): then every level fails and
+ * nothing more is written until the outermost one is closed.  A failed
+ * commit has closed its level (do not roll it back too).
+ * store_tx_depth: how many levels are open (0: outside any).
  */
 int store_tx_begin(struct store *st);
 int store_tx_commit(struct store *st);
 void store_tx_rollback(struct store *st);
+int store_tx_depth(const struct store *st);
 
 /* PRAGMA integrity_check, FTS check and the op-log invariants. */
 int store_check(struct store *st);

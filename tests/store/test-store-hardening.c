@@ -215,3 +215,45 @@ Test(store_hardening, process_no_core_disables_dumps)
 	cr_assert_neq(WEXITSTATUS(status), NC_DUMPABLE, "still dumpable");
 	cr_assert_eq(WEXITSTATUS(status), NC_OK);
 }
+
+/* How many live contacts the fixture's profile has. */
+static size_t
+contacts(struct fixture *f)
+{
+	struct store_contact *c = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(store_contacts_list(f->st, f->profile, &c, &n), 0);
+	store_contacts_free(c, n);
+	return n;
+}
+
+/*
+ * SQLite may roll a whole transaction back by itself (on IOERR, FULL,
+ * NOMEM).  Simulated here under two open levels: nothing written after
+ * that may commit on its own, every level fails, and the store works
+ * again once the outermost one is closed.
+ */
+Test(store_hardening, a_transaction_sqlite_dropped_commits_nothing)
+{
+	struct fixture f;
+	uint8_t id[STORE_ID_LEN];
+	size_t before;
+
+	fixture_open(&f, 0);
+	before = contacts(&f);
+	cr_assert_eq(store_tx_begin(f.st), 0);
+	cr_assert_eq(store_tx_begin(f.st), 0);
+	cr_assert_eq(
+	    store_contact_add(f.st, f.profile, "in the lost tx", id), 0);
+	cr_assert_eq(
+	    sqlite3_exec(f.st->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	cr_assert_neq(store_contact_add(f.st, f.profile, "after it", id), 0);
+	cr_assert_eq(store_tx_commit(f.st), NOID_ERR_IO);
+	cr_assert_eq(store_tx_commit(f.st), NOID_ERR_IO);
+	cr_assert_eq(contacts(&f), before, "a write after the loss committed");
+	cr_assert_eq(store_contact_add(f.st, f.profile, "later", id), 0);
+	cr_assert_eq(contacts(&f), before + 1);
+	cr_assert_eq(store_check(f.st), 0);
+	fixture_close(&f);
+}
