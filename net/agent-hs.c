@@ -83,11 +83,13 @@ conn_create(struct agent *a, struct agent_c *c, const char *alias)
 		store_tx_rollback(a->st);
 		return rc;
 	}
-	if ((rc = agent_persist(a, c)) != 0 ||
-	    (rc = store_tx_commit(a->st)) != 0) {
+	if ((rc = agent_persist(a, c)) != 0) {
 		store_tx_rollback(a->st);
 		return rc;
 	}
+	/* A failed commit has closed its level already. */
+	if ((rc = store_tx_commit(a->st)) != 0)
+		return rc;
 	c->next = a->conns;
 	a->conns = c;
 	agent_kick(a, c);

@@ -554,6 +554,12 @@ batch_open(struct agent *a)
 {
 	int rc;
 
+	/* Inside someone's transaction our commit would not be durable
+	 * and uncorking would let ACKs out early: refuse (a bug). */
+	if (store_tx_depth(a->st) != 0) {
+		agent_fatal(a, NOID_ERR_STATE);
+		return;
+	}
 	if ((rc = store_tx_begin(a->st)) != 0) {
 		agent_fatal(a, rc);
 		return;

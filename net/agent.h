@@ -26,10 +26,14 @@
  *
  * Delivery: a received message and the advanced ratchet are committed
  * in one store transaction before the relay is acked (at least once,
- * shown once).  All one agent_on_ready() pass writes is one
+ * stored once).  All one agent_on_ready() pass writes is one
  * transaction; its events are delivered before the commit (the caller
  * sees the new rows through the same store handle), and nothing the
- * commit covers leaves for a relay before it is durable.  Messages are queued in the store's outbox and sent in
+ * commit covers leaves for a relay before it is durable.  So if the
+ * process dies between an event and the commit, the relay delivers the
+ * message again and its event comes again after the restart (the store
+ * still holds it once).  Call agent functions outside any store
+ * transaction of the caller's own.  Messages are queued in the store's outbox and sent in
  * order; a message is "sent" once the relay accepted it and "delivered"
  * when the contact's receipt (carrying the message hash) comes back.
  *

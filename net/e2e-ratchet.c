@@ -39,6 +39,9 @@
 #include <string.h>
 
 #define BLOB_VERSION 1
+/* A state with a pending sending half (PEND_SEND): older code, which
+ * would call it corrupt, says "newer version" instead. */
+#define BLOB_VERSION_PEND 2
 #define BLOB_SUM_SIZE 16
 #define BLOB_FIXED (1 + 1 + 10 * E2E_KEY_SIZE + 4 * 4)
 #define BLOB_ENTRY (2 * E2E_KEY_SIZE + 4)
@@ -588,7 +591,8 @@ out:
 }
 
 /*
- * Serialize the state: version, flags, the ten keys (dhs private, dhr,
+ * Serialize the state: version (1; 2 when a sending half is pending),
+ * flags, the ten keys (dhs private, dhr,
  * rk, cks, ckr, hks, hkr, nhks, nhkr, ad; absent ones zero), ns, nr, pn,
  * the skipped count and entries (hk, n, mk) oldest first, then a
  * 16-byte BLAKE2b checksum of all that.
@@ -600,7 +604,8 @@ e2e_ratchet_save(const struct e2e_ratchet *r, struct buf *out)
 	size_t start = out->len, i;
 	uint8_t *sum;
 
-	buf_put_u8(out, BLOB_VERSION);
+	buf_put_u8(
+	    out, (c->flags & PEND_SEND) ? BLOB_VERSION_PEND : BLOB_VERSION);
 	buf_put_u8(out, (uint8_t)c->flags);
 	buf_put(out, c->dhs_priv, E2E_KEY_SIZE);
 	buf_put(out, c->dhr, E2E_KEY_SIZE);
@@ -673,7 +678,7 @@ e2e_ratchet_load(const uint8_t *p, size_t len, struct e2e_ratchet **out)
 
 	if (len < BLOB_FIXED + BLOB_SUM_SIZE)
 		return NOID_ERR_CORRUPT;
-	if (p[0] != BLOB_VERSION)
+	if (p[0] != BLOB_VERSION && p[0] != BLOB_VERSION_PEND)
 		return NOID_ERR_VERSION;
 	crypto_generichash(sum, sizeof sum, p, len - BLOB_SUM_SIZE, NULL, 0);
 	if (sodium_memcmp(sum, p + len - BLOB_SUM_SIZE, sizeof sum) != 0)
@@ -710,7 +715,8 @@ e2e_ratchet_load(const uint8_t *p, size_t len, struct e2e_ratchet **out)
 		reader_u32(&rd, &r->sk[i].n);
 		reader_bytes(&rd, r->sk[i].mk, E2E_KEY_SIZE);
 	}
-	if (reader_done(&rd) != 0 || ratchet_check_flags(c) != 0)
+	if (reader_done(&rd) != 0 || ratchet_check_flags(c) != 0 ||
+	    ((c->flags & PEND_SEND) != 0) != (p[0] == BLOB_VERSION_PEND))
 		goto out;
 	crypto_scalarmult_base(c->dhs_pub, c->dhs_priv);
 	*out = r;

@@ -634,6 +634,10 @@ Test(e2e_ratchet, sending_half_waits)
 		cr_assert_eq(msg_open(a, &r, &tag), 0);
 		cr_assert_eq(tag, 100 + i);
 		buf_free(&r);
+		/* Done: saved as version 1 again, readable by older code. */
+		snap(i % 3 == 1 ? b2 : b, &s);
+		cr_assert_eq(s.data[0], 1);
+		cr_assert_eq(s.data[1] & 0x22, 0x02);
 		if (i % 3 == 1) {
 			e2e_ratchet_free(b);
 			b = b2;
@@ -675,10 +679,15 @@ Test(e2e_ratchet, load_rejects_bad_blobs)
 	/* Well checksummed but malformed: version, flags, absent keys. */
 	buf_reset(&t);
 	buf_put(&t, s.data, s.len);
-	t.data[0] = 2;
+	t.data[0] = 3;
 	blob_resum(&t);
 	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_VERSION);
+	/* b's sending half is pending: version 2; 1 with the flag lies. */
+	cr_assert_eq(s.data[0], 2);
 	t.data[0] = 1;
+	blob_resum(&t);
+	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_CORRUPT);
+	t.data[0] = 2;
 	t.data[1] |= 0x40;
 	blob_resum(&t);
 	cr_assert_eq(e2e_ratchet_load(t.data, t.len, &x), NOID_ERR_CORRUPT);
