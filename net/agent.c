@@ -22,6 +22,8 @@
 
 #include "agent-core.h"
 
+static void dial_own(struct agent *a);
+
 static agent_step_hook step_hook;
 static void *step_hook_arg;
 /* Steps that happen at the pass's commit or uncork, held until then. */
@@ -357,6 +359,8 @@ agent_open(struct store *st, const uint8_t profile[AGENT_ID_LEN],
 		agent_close(a);
 		return rc;
 	}
+	if (cfg->dial_own)
+		dial_own(a);
 	kick_all(a);
 	*out = a;
 	return 0;
@@ -494,6 +498,23 @@ agent_relays_connected(struct agent *a, size_t *up, size_t *total)
 			if (s->up && strcmp(s->text, text) == 0)
 				break;
 		*up += s != NULL;
+		free(text);
+	}
+}
+
+/* Open a session to each of our own relays (agent_config.dial_own). */
+static void
+dial_own(struct agent *a)
+{
+	struct relay_addr addr;
+	char *text;
+	size_t i;
+
+	for (i = 0; i < a->nrelays; i++) {
+		if (addr_parse(a->relays[i].address, &addr, NULL) != 0)
+			continue;
+		text = addr_format(&addr);
+		(void)agent_session_get(a, text);
 		free(text);
 	}
 }

@@ -166,6 +166,12 @@ struct agent_config {
 	uint64_t invite_ttl_ms; /* 0: AGENT_INVITE_TTL_MS */
 	uint64_t rotate_ms; /* 0: AGENT_ROTATE_MS; UINT64_MAX: never */
 	int no_receipts; /* do not send delivery receipts */
+	/* Keep a session to each of these relays from the start, not
+	 * only once a queue uses it: a long-running client (TUI, daemon)
+	 * can then say whether its relays are reachable.  One-shot
+	 * commands leave it off so an unreachable relay never delays
+	 * them. */
+	int dial_own;
 	agent_event_cb cb;
 	void *cb_arg;
 };
@@ -205,8 +211,9 @@ int agent_on_ready(struct agent *a, const struct pollfd *fds, size_t n);
 int agent_timeout_ms(struct agent *a);
 
 /* How many of the profile's own relays (agent_config.relays) have a
- * live, handshaken connection now: *up of *total.  A relay no queue
- * uses yet is never dialled, so it counts as not connected. */
+ * live, handshaken connection now: *up of *total.  Without dial_own a
+ * relay no queue uses yet is never dialled, so it counts as not
+ * connected. */
 void agent_relays_connected(struct agent *a, size_t *up, size_t *total);
 
 /*

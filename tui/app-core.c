@@ -379,6 +379,9 @@ app_agent_open(struct app *app, const uint8_t profile[STORE_ID_LEN],
 	if (embedded != NULL)
 		*embedded = n == 0;
 	cfg.relays = ar;
+	/* An instance shows whether its relays are up; a one-shot
+	 * command dials only what it needs. */
+	cfg.dial_own = app->loop != NULL;
 	cfg.cb = cb;
 	cfg.cb_arg = arg;
 	rc = agent_open(app->st, profile, &cfg, out);

@@ -211,9 +211,9 @@ Test(tmux_relays, add_test_trust_rm_apply_without_restart)
 	cr_assert_eq(tmuxfix_connect(tf, "A", dir_a, "B", NULL), 0);
 	bar_wait("relays 1/1");
 
-	/* Add R2 with its access key: the running agent counts it. */
+	/* Add R2 with its access key: the running agent dials it. */
 	relays_change("/relays add %s " KEY, a2, "added");
-	bar_wait("relays 1/2");
+	bar_wait("relays 2/2");
 	s = relays_list("access key");
 	cr_expect(line_has(s, a2, "(access key)"), "R2 not listed:\n%s", s);
 	cr_expect(!line_has(s, a2, "trusted"), "R2 trusted early:\n%s", s);
