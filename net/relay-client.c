@@ -40,7 +40,13 @@ struct relay_client {
 	uint64_t last_tx_ms;
 	int corked; /* requests pack into blocks, none written */
 	int error;
+	/* Authenticator keys derived on this session (secret memory): one
+	 * DH per key and session, not one per request. */
+	struct proto_signer *signers;
+	size_t nsigners, next_signer;
 };
+
+#define RC_SIGNERS 16
 
 /* One fresh key pair. */
 void
@@ -327,6 +333,38 @@ relay_client_append(struct relay_client *c, const struct proto_tx *tx,
 	return proto_block_add_tx(c->out, tx, s);
 }
 
+/* The signer for auth on this session, from the cache or derived. */
+static int
+relay_client_signer(struct relay_client *c, const struct relay_keypair *auth,
+    struct proto_signer *out)
+{
+	const uint8_t *sid = transport_session_id(c->t);
+	size_t i;
+	int error;
+
+	for (i = 0; i < c->nsigners; i++) {
+		if (memcmp(c->signers[i].auth_pub, auth->pub, NOID_KEY_LEN) ==
+		        0 &&
+		    memcmp(c->signers[i].session_id, sid,
+		        NOID_SESSION_ID_LEN) == 0) {
+			*out = c->signers[i];
+			return 0;
+		}
+	}
+	error = proto_signer_init(
+	    out, auth->priv, auth->pub, transport_session_auth_pub(c->t), sid);
+	if (error != 0)
+		return error;
+	if (c->signers == NULL)
+		c->signers = secret_alloc(RC_SIGNERS * sizeof *c->signers);
+	if (c->nsigners < RC_SIGNERS)
+		i = c->nsigners++;
+	else
+		i = c->next_signer++ % RC_SIGNERS;
+	c->signers[i] = *out;
+	return 0;
+}
+
 /* Send a command. */
 int
 relay_client_request(struct relay_client *c, const struct proto_tx *tx,
@@ -344,13 +382,8 @@ relay_client_request(struct relay_client *c, const struct proto_tx *tx,
 		return NOID_ERR_STATE;
 	copy = *tx;
 	copy.corr_id = ++c->next_corr;
-	if (auth != NULL) {
-		error = proto_signer_init(&s, auth->priv, auth->pub,
-		    transport_session_auth_pub(c->t),
-		    transport_session_id(c->t));
-		if (error != 0)
-			goto out;
-	}
+	if (auth != NULL && (error = relay_client_signer(c, auth, &s)) != 0)
+		goto out;
 	if ((error = relay_client_append(c, &copy, auth ? &s : NULL)) != 0)
 		goto out;
 	/* Flush before the request is registered: if the connection dies
@@ -424,6 +457,7 @@ relay_client_free(struct relay_client *c)
 	relay_client_fail(c, NOID_ERR_CLOSED);
 	transport_free(c->t);
 	free(c->out);
+	secret_free(c->signers);
 	free(c);
 }
 
