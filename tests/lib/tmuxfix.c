@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "base.h"
 #include "store.h"
 
@@ -756,6 +757,27 @@ tmuxfix_invite_link(const char *screen)
 	return (char *)b.data;
 }
 
+/* Whether the screen shows a whole invitation link that parses (a
+ * redraw caught half way shows a cut link or QR blocks in it). */
+static int
+link_shown(const char *screen, void *arg)
+{
+	struct agent_invite inv;
+	char *l = tmuxfix_invite_link(screen);
+	int ok = l != NULL && agent_invite_parse(l, strlen(l), &inv, NULL) == 0;
+
+	(void)arg;
+	free(l);
+	return ok;
+}
+
+char *
+tmuxfix_wait_link(struct tmuxfix *t, const char *name, int ms)
+{
+	return tmuxfix_wait_for(
+	    t, name, link_shown, NULL, "a whole invitation link", ms);
+}
+
 int
 tmuxfix_connect(struct tmuxfix *t, const char *a, const char *dir_a,
     const char *b, char **link)
@@ -769,7 +791,7 @@ tmuxfix_connect(struct tmuxfix *t, const char *a, const char *dir_a,
 		goto out;
 	free(s);
 	if (tmuxfix_keys(t, a, "t", NULL) != 0 ||
-	    (s = tmuxfix_wait(t, a, "\nLink", TMUXFIX_WAIT_MS)) == NULL)
+	    (s = tmuxfix_wait_link(t, a, TMUXFIX_WAIT_MS)) == NULL)
 		goto out;
 	if ((l = tmuxfix_invite_link(s)) == NULL) {
 		fprintf(stderr, "tmuxfix: no link text on:\n%s", s);
@@ -914,24 +936,29 @@ tmuxfix_decode_qr(struct tmuxfix *t, const char *session)
 {
 	const char *argv[] = {NOID_SRC_DIR "/tests/tools/qr-from-screen", NULL};
 	struct tmuxfix_result r;
-	char *screen, *nl, *out = NULL;
+	char *screen = NULL, *nl, *out = NULL;
+	int tries;
 
-	if ((screen = tmuxfix_capture(
-	         t, session, TMUXFIX_ESC | TMUXFIX_TRAIL)) == NULL)
-		return NULL;
-	if (tmuxfix_run(argv, screen, strlen(screen), 30000, &r) != 0)
-		goto out;
-	if (r.code != 0) {
-		fprintf(stderr, "tmuxfix: no QR code decodes on %s:\n%s\n%s\n",
-		    session, screen, r.err != NULL ? r.err : "");
-	} else {
-		if ((nl = strchr(r.out, '\n')) != NULL)
-			*nl = '\0';
-		out = r.out;
-		r.out = NULL;
+	/* A capture can catch a redraw half way (the status bar changing
+	 * as a relay connects): take a fresh one until the code reads. */
+	for (tries = 0; out == NULL && tries < 10; tries++) {
+		free(screen);
+		if ((screen = tmuxfix_capture(
+		         t, session, TMUXFIX_ESC | TMUXFIX_TRAIL)) == NULL)
+			return NULL;
+		if (tmuxfix_run(argv, screen, strlen(screen), 30000, &r) != 0)
+			break;
+		if (r.code == 0) {
+			if ((nl = strchr(r.out, '\n')) != NULL)
+				*nl = '\0';
+			out = r.out;
+			r.out = NULL;
+		} else if (tries == 9)
+			fprintf(stderr,
+			    "tmuxfix: no QR code decodes on %s:\n%s\n%s\n",
+			    session, screen, r.err != NULL ? r.err : "");
+		tmuxfix_result_free(&r);
 	}
-	tmuxfix_result_free(&r);
-out:
 	free(screen);
 	return out;
 }

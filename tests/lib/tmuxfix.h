@@ -144,8 +144,8 @@ char *tmuxfix_new_user(
     struct tmuxfix *t, const char *sub, const char *name, const char *relay);
 
 /* The QR code on session's screen decoded by tests/tools/qr-from-screen:
- * its first line (caller frees), or NULL when none decodes (the screen
- * and the decoder's complaint printed). */
+ * its first line (caller frees), or NULL when none decodes in ten fresh
+ * captures (the last screen and the decoder's complaint printed). */
 char *tmuxfix_decode_qr(struct tmuxfix *t, const char *session);
 
 /* Session `name` running the TUI on dir, cols x rows; waits for its
@@ -166,6 +166,10 @@ int tmuxfix_connect(struct tmuxfix *t, const char *a, const char *dir_a,
 /* The link text an open invitation screen shows after `t`: the rows
  * after "Link" up to an empty row, joined (caller frees); NULL if none. */
 char *tmuxfix_invite_link(const char *screen);
+
+/* Wait until name's screen shows a whole invitation link that parses
+ * (not a redraw caught half way); the screen, or NULL (caller frees). */
+char *tmuxfix_wait_link(struct tmuxfix *t, const char *name, int ms);
 
 /* Quit a TUI (/quit) and wait for its process to exit.  0 or -1. */
 int tmuxfix_quit(struct tmuxfix *t, const char *name);

@@ -156,7 +156,7 @@ Test(tmux_chat, invite_connect_accept_and_chat_both_ways)
 	free(s);
 	qr = decode_qr("A");
 	cr_assert_eq(tmuxfix_keys(tf, "A", "t", NULL), 0);
-	s = tmuxfix_wait(tf, "A", "\nLink", TMUXFIX_WAIT_MS);
+	s = tmuxfix_wait_link(tf, "A", TMUXFIX_WAIT_MS);
 	cr_assert_not_null(s);
 	link = tmuxfix_invite_link(s);
 	cr_assert_not_null(link, "no link text on the screen:\n%s", s);
@@ -264,7 +264,7 @@ Test(tmux_chat, invitation_qr_fits_80x24_and_decodes)
 	free(s);
 	qr = decode_qr("A");
 	cr_assert_eq(tmuxfix_keys(tf, "A", "t", NULL), 0);
-	s = tmuxfix_wait(tf, "A", "\nLink", TMUXFIX_WAIT_MS);
+	s = tmuxfix_wait_link(tf, "A", TMUXFIX_WAIT_MS);
 	cr_assert_not_null(s);
 	link = tmuxfix_invite_link(s);
 	cr_assert_not_null(link, "no link text on the screen:\n%s", s);

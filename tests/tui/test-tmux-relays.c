@@ -165,7 +165,7 @@ invite_relay(struct agent_invite *inv)
 	cr_assert_not_null(s);
 	free(s);
 	cr_assert_eq(tmuxfix_keys(tf, "A", "t", NULL), 0);
-	s = tmuxfix_wait(tf, "A", "\nLink", TMUXFIX_WAIT_MS);
+	s = tmuxfix_wait_link(tf, "A", TMUXFIX_WAIT_MS);
 	cr_assert_not_null(s);
 	link = tmuxfix_invite_link(s);
 	cr_assert_not_null(link, "no link text on the screen:\n%s", s);
