@@ -60,6 +60,10 @@ struct relay_journal {
 	aio_context_t aio; /* 0: fdatasync inline */
 	int efd; /* signalled when the async fdatasync ends */
 	struct iocb cb;
+	/* A write or fdatasync failed: what the file holds is unknown, so
+	 * nothing more is written or synced (the relay stops; a restart
+	 * replays what is really there). */
+	bool failed;
 };
 
 static const uint64_t K1 = 0x9e3779b97f4a7c15ull;
@@ -254,11 +258,19 @@ relay_journal_write(struct relay_journal *j)
 {
 	int rc;
 
+	if (j->failed)
+		return NOID_ERR_IO;
 	if (j->pending.len == 0)
 		return 0;
 	reserve(j, j->size + j->pending.len);
-	if ((rc = write_all(j->fd, j->pending.data, j->pending.len)) != 0)
+	if ((rc = write_all(j->fd, j->pending.data, j->pending.len)) != 0) {
+		/* Cut what part of the batch got in: a torn tail, not
+		 * damage in the middle, if anything is written later. */
+		j->failed = true;
+		if (ftruncate(j->fd, (off_t)j->size) == 0)
+			(void)lseek(j->fd, (off_t)j->size, SEEK_SET);
 		return rc;
+	}
 	j->size += j->pending.len;
 	j->written++;
 	buf_reset(&j->pending);
@@ -310,6 +322,8 @@ relay_journal_sync(struct relay_journal *j)
 	struct iocb *cbs[1] = {&j->cb};
 	uint64_t target = j->written;
 
+	if (j->failed)
+		return NOID_ERR_IO;
 	if (j->syncing != 0 || j->durable == target)
 		return 0;
 	if (j->aio != 0) {
@@ -325,8 +339,10 @@ relay_journal_sync(struct relay_journal *j)
 		/* EINVAL: this file system cannot sync asynchronously. */
 		aio_off(j);
 	}
-	if (fdatasync(j->fd) != 0)
+	if (fdatasync(j->fd) != 0) {
+		j->failed = true;
 		return NOID_ERR_IO;
+	}
 	j->durable = target;
 	return 0;
 }
@@ -337,7 +353,7 @@ sync_reap(struct relay_journal *j, bool wait)
 {
 	struct io_event ev;
 	struct timespec zero = {0, 0};
-	uint64_t n;
+	uint64_t n, target;
 	long got;
 
 	if (j->efd >= 0)
@@ -348,14 +364,22 @@ sync_reap(struct relay_journal *j, bool wait)
 		got = syscall(
 		    SYS_io_getevents, j->aio, 1L, 1L, &ev, wait ? NULL : &zero);
 	while (got < 0 && errno == EINTR);
-	if (got < 0)
+	if (got < 0) {
+		j->syncing = 0;
+		j->failed = true;
 		return NOID_ERR_IO;
+	}
 	if (got == 0)
 		return 0;
-	if (ev.res != 0)
-		return NOID_ERR_IO;
-	j->durable = j->syncing;
+	target = j->syncing;
 	j->syncing = 0;
+	if (ev.res != 0) {
+		/* Never retry a failed fdatasync: the kernel may have
+		 * dropped the dirty pages it could not write. */
+		j->failed = true;
+		return NOID_ERR_IO;
+	}
+	j->durable = target;
 	return 0;
 }
 
@@ -377,8 +401,10 @@ relay_journal_commit(struct relay_journal *j)
 		return rc;
 	if (j->durable == j->written)
 		return 0;
-	if (fdatasync(j->fd) != 0)
+	if (fdatasync(j->fd) != 0) {
+		j->failed = true;
 		return NOID_ERR_IO;
+	}
 	j->durable = j->written;
 	return 0;
 }
@@ -752,7 +778,9 @@ relay_journal_close(struct relay_journal *j)
 	if (j == NULL)
 		return 0;
 	if (j->fd >= 0) {
-		rc = relay_journal_commit(j);
+		/* After a failure: stop, as fast as possible, writing
+		 * nothing more (see failed). */
+		rc = j->failed ? NOID_ERR_IO : relay_journal_commit(j);
 		close(j->fd);
 	}
 	aio_off(j);

@@ -3,11 +3,15 @@
  * sending, subscribing, acking, restarts with pending messages.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "relayfix.h"
 
@@ -440,4 +444,101 @@ Test(relay_basic, window_redelivers_unacked_in_order_after_restart)
 	cr_assert_eq(r.u.err.code, PROTO_E_NO_MSG);
 	rf_close(c);
 	expect_empty_after_restart(&q, SIGKILL);
+}
+
+/* Whether pid has exited and waits to be reaped (Linux /proc). */
+static bool
+is_zombie(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return true;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
+/*
+ * The disk refuses a journal write (here the file size limit, EFBIG):
+ * the relay stops by itself at once, writing nothing more, instead of
+ * hanging or appending the batch again after a torn one; started again
+ * with room it needs no --salvage and delivers every message it said
+ * OK to, once.
+ */
+Test(relay_basic, journal_write_failure_stops_and_restarts_clean)
+{
+	enum { N = 100 };
+	static uint8_t body[NOID_MSG_MAX];
+	static bool okd[N], seen[N];
+	struct rlimit old, lim;
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct proto_tx r;
+	uint64_t deadline;
+	int i, n, k, rc, nok = 0, status;
+
+	rf_relay_stop(&relay, SIGTERM);
+	/* Ignored signals stay ignored across exec: the relay gets EFBIG
+	 * instead of dying of SIGXFSZ. */
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 600 * 1024;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = rf_relay_start(&relay, NULL);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	cr_assert_eq(rc, 0);
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
+	memset(body, 'x', sizeof body);
+	for (i = 0; i < N; i++) {
+		snprintf((char *)body, 16, "m%d", i);
+		if (rf_send_msg(c, &q, false, body, sizeof body, &r) !=
+		    PROTO_OK)
+			break;
+		okd[i] = true;
+		nok++;
+	}
+	rf_close(c);
+	cr_assert_gt(nok, 0);
+	cr_assert_lt(nok, N, "the size limit never bit");
+	deadline = clock_mono_ms() + 10000;
+	while (!is_zombie(relay.pid) && clock_mono_ms() < deadline)
+		poll(NULL, 0, 20);
+	cr_assert(is_zombie(relay.pid), "the relay hangs after the failure");
+	status = rf_relay_stop(&relay, SIGKILL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	    "status %#x: not a failure exit", status);
+
+	cr_assert_eq(rf_relay_start(&relay, NULL), 0, "restart refused");
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_cmd(c, PROTO_SUB, q.rid, &q.rkey, &r), PROTO_OK);
+	for (;;) {
+		do
+			n = rf_recv(c, &r, 1000);
+		while (n == 0 && r.tag != PROTO_MSG);
+		if (n != 0)
+			break;
+		n = rf_open_msg(&q, &r, body, sizeof body);
+		cr_assert_eq(n, (int)sizeof body);
+		k = atoi((char *)body + 1);
+		cr_assert(k >= 0 && k < N);
+		cr_assert(!seen[k], "message %d delivered twice", k);
+		seen[k] = true;
+		cr_assert_eq(rf_ack(c, &q, r.u.msg.msg_id, &r), PROTO_OK);
+	}
+	for (i = 0; i < N; i++)
+		if (okd[i])
+			cr_assert(seen[i], "OK'd message %d lost", i);
+	rf_close(c);
 }
