@@ -40,7 +40,8 @@ struct relay_msg {
 /*
  * One queue.  The set owns it; fields are read-only outside
  * relay-queue.c except the subscription links (sub, sub_prev, sub_next),
- * the window and the quota waiters, which the server manages; ndeliv
+ * the window, push_owed and the quota waiters, which the server
+ * manages; ndeliv
  * the server raises as it pushes, relay-queue lowers as messages go.
  */
 struct relay_queue {
@@ -52,6 +53,7 @@ struct relay_queue {
 	uint8_t flags;
 	uint8_t window; /* subscriber's window (SUB), 0: none */
 	uint8_t ndeliv; /* messages at the head pushed, acks awaited */
+	uint8_t push_owed; /* a push waits for the subscriber to read */
 	uint32_t nmsg;
 	struct relay_msg *head, *tail;
 

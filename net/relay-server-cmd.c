@@ -148,6 +148,8 @@ head(struct relay_server *s, struct relay_queue *q)
 	    s->qs, q, clock_wall_ms(), rs_cmd_expired, s);
 }
 
+static void quota_resume(struct relay_server *s, struct relay_queue *q);
+
 /* Queue a MSG for m of q on c with corr_id. */
 static void
 send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
@@ -179,13 +181,41 @@ send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
 void
 rs_cmd_push(struct relay_server *s, struct relay_queue *q)
 {
+	struct rs_conn *c = q->sub;
 	struct relay_msg *m;
 
-	if (q->sub == NULL || head(s, q) == NULL)
+	/* Whatever made room (an ACK, expiry), waiting senders hear it. */
+	quota_resume(s, q);
+	if (c == NULL)
+		return;
+	if (q->push_owed) {
+		q->push_owed = 0;
+		c->nowed--;
+	}
+	if (head(s, q) == NULL)
 		return;
 	while (q->ndeliv < q->window && (m = relay_queue_msg_next(q)) != NULL) {
+		if (rs_conn_backlogged(c)) {
+			q->push_owed = 1;
+			c->nowed++;
+			return;
+		}
 		q->ndeliv++;
-		send_msg(s, q->sub, q, m, 0);
+		send_msg(s, c, q, m, 0);
+	}
+}
+
+void
+rs_cmd_push_owed(struct relay_server *s, struct rs_conn *c)
+{
+	struct relay_queue *q, *next;
+
+	for (q = c->subs; q != NULL && c->nowed > 0; q = next) {
+		next = q->sub_next;
+		if (rs_conn_backlogged(c))
+			return;
+		if (q->push_owed)
+			rs_cmd_push(s, q);
 	}
 }
 
@@ -203,6 +233,10 @@ unsubscribe(struct relay_queue *q)
 		c->subs = q->sub_next;
 	if (q->sub_next != NULL)
 		q->sub_next->sub_prev = q->sub_prev;
+	if (q->push_owed) {
+		q->push_owed = 0;
+		c->nowed--;
+	}
 	q->sub = NULL;
 	q->sub_prev = q->sub_next = NULL;
 	q->window = q->ndeliv = 0;
@@ -420,7 +454,6 @@ cmd_recipient(
 		relay_journal_msg_del(s->j, q, tx->u.ack.msg_id);
 		s->st.msgs_acked++;
 		reply_tag(s, c, tx, PROTO_OK, true);
-		quota_resume(s, q);
 		rs_cmd_push(s, q);
 		return;
 	case PROTO_GET:

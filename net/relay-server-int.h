@@ -62,6 +62,7 @@ struct rs_conn {
 	uint8_t nkc, kc_cap, kc_next;
 
 	struct relay_queue *subs; /* queues this connection subscribes */
+	size_t nowed; /* of them, with a push waiting (push_owed) */
 	uint64_t nnew; /* queues this connection created */
 	size_t buffered; /* out + held + transport, as last counted */
 };
@@ -144,7 +145,19 @@ void rs_cmd_conn_gone(struct relay_server *s, struct rs_conn *c);
 void rs_cmd_expired(
     void *ctx, struct relay_queue *q, const struct relay_msg *m);
 
-/* Push q's next messages to its subscriber while its window has room. */
+/*
+ * Push q's next messages to its subscriber while its window has room
+ * and the subscriber is reading: past RS_PAUSE_BYTES of unsent output
+ * the push is owed (q->push_owed) and made by rs_cmd_push_owed once
+ * the output drains, so subscribing to many full queues at once costs
+ * bounded memory instead of a drop for a slow reader.
+ */
 void rs_cmd_push(struct relay_server *s, struct relay_queue *q);
+
+/* Make the pushes c is owed while its output stays under the mark. */
+void rs_cmd_push_owed(struct relay_server *s, struct rs_conn *c);
+
+/* Whether c has RS_PAUSE_BYTES or more of output not yet packed. */
+bool rs_conn_backlogged(const struct rs_conn *c);
 
 #endif

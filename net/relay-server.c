@@ -505,30 +505,48 @@ rs_conn_push(
 	conn_queue(s, c, &c->out, tx);
 }
 
-/* Pack c's pending answers into blocks while the transport has room. */
+/* Whether c has RS_PAUSE_BYTES or more of output not yet packed. */
+bool
+rs_conn_backlogged(const struct rs_conn *c)
+{
+	return c->out.len + c->held.len >= RS_PAUSE_BYTES;
+}
+
+/* Pack c's pending answers into blocks while the transport has room;
+ * then make the pushes that waited for c to read (rs_cmd_push). */
 static void
 conn_flush(struct relay_server *s, struct rs_conn *c)
 {
 	size_t off, l;
 	int rc;
 
-	while (c->out.len > 0 && transport_can_queue(c->t, 1)) {
-		proto_block_init(&s->blk);
-		for (off = 0; off < c->out.len; off += 2 + l) {
-			l = be16_get(c->out.data + off);
-			if (proto_block_add(
-			        &s->blk, c->out.data + off + 2, l) != 0)
+	for (;;) {
+		while (c->out.len > 0 && transport_can_queue(c->t, 1)) {
+			proto_block_init(&s->blk);
+			for (off = 0; off < c->out.len; off += 2 + l) {
+				l = be16_get(c->out.data + off);
+				if (proto_block_add(
+				        &s->blk, c->out.data + off + 2, l) != 0)
+					break;
+			}
+			proto_block_finish(&s->blk);
+			rc = transport_queue_block(c->t, s->blk.data);
+			if (rc == NOID_ERR_AGAIN)
 				break;
+			if (rc != 0) {
+				conn_drop(s, c);
+				return;
+			}
+			buf_consume(&c->out, off);
 		}
-		proto_block_finish(&s->blk);
-		rc = transport_queue_block(c->t, s->blk.data);
-		if (rc == NOID_ERR_AGAIN)
+		/* Room downstream and little left here: the owed pushes. */
+		if (c->nowed == 0 || c->state != RS_OPEN ||
+		    c->out.len + c->held.len >= RS_PAUSE_BYTES / 2 ||
+		    !transport_can_queue(c->t, 1))
 			break;
-		if (rc != 0) {
-			conn_drop(s, c);
-			return;
-		}
-		buf_consume(&c->out, off);
+		rs_cmd_push_owed(s, c);
+		if (c->out.len == 0)
+			break;
 	}
 	if (c->out.len == 0)
 		buf_free(&c->out); /* idle connections hold no buffer */
@@ -782,8 +800,12 @@ reap(struct relay_server *s, uint64_t now)
 	for (l = s->closing.next; l != &s->closing; l = next) {
 		next = l->next;
 		c = CONN_OF(l, timeline);
+		/* Done means nothing held for the journal either: an OK
+		 * earned before a bad block, and the ERR SESSION queued
+		 * behind it, still go. */
 		if (c->deadline_base == 0 ||
-		    (c->out.len == 0 && !transport_wants_write(c->t)) ||
+		    (c->out.len == 0 && c->nhold == 0 &&
+		        !transport_wants_write(c->t)) ||
 		    c->deadline_base + s->cfg->handshake_timeout_s * 1000ull <=
 		        now)
 			conn_free(s, c);
@@ -879,6 +901,9 @@ flush_and_sync(struct relay_server *s)
 	/* Compaction stalls the loop: only after the replies are out. */
 	if (relay_journal_maybe_compact(s->j, s->qs) != 0)
 		goto fail;
+	/* Its commit may have made more batches durable, with no wakeup
+	 * left to say so. */
+	release_held(s);
 	return true;
 fail:
 	fprintf(stderr, "noid-relay: cannot write the journal: %s; stopping\n",

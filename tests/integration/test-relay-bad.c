@@ -166,6 +166,35 @@ Test(relay_bad, length_past_the_block_end)
 	check_alive();
 }
 
+/* A good SEND, then a bad length in the same block: the SEND's OK
+ * (held for the journal) and then ERR SESSION both arrive. */
+Test(relay_bad, ok_earned_before_a_bad_block_still_arrives)
+{
+	struct proto_block b;
+	struct proto_tx tx, r;
+	struct rf_conn *c;
+	struct rf_queue q;
+	size_t len;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, "sesame", &q), 0);
+	proto_block_init(&b);
+	rf_send_init(&tx, &q, "hello", 5);
+	cr_assert_eq(rf_encode(c, &tx, NULL, b.data + 2, NOID_TX_MAX, &len), 0);
+	be16_put(b.data, (uint16_t)len);
+	b.used = 2 + len;
+	proto_block_finish(&b);
+	be16_put(b.data + b.used, NOID_BLOCK_PLAIN); /* past the end */
+	cr_assert_eq(rf_send_plain(c, b.data), 0);
+	cr_assert_eq(rf_recv(c, &r, 5000), 0, "no answer");
+	cr_assert_eq(r.tag, PROTO_OK, "tag %#x, wanted the SEND's OK", r.tag);
+	cr_assert_eq(r.corr_id, tx.corr_id);
+	expect_err(c, PROTO_E_SESSION, 0);
+	cr_assert(rf_wait_closed(c, 5000));
+	rf_close(c);
+	check_alive();
+}
+
 Test(relay_bad, inconsistent_length_fields)
 {
 	struct proto_tx tx;

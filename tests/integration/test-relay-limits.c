@@ -146,3 +146,86 @@ Test(relay_limits, bytes_buffered_for_connections)
 	cr_assert_eq(rf_cmd(c, PROTO_GET, q.rid, &q.rkey, &r), PROTO_MSG);
 	rf_close(c);
 }
+
+/*
+ * A client coming back to many queues that each hold a full-size
+ * message subscribes to all of them in one block (as the agent does):
+ * the pushes wait for it to read instead of overrunning the buffer
+ * limit, so it gets every message and stays connected.
+ */
+Test(relay_limits, many_full_queues_subscribed_in_one_block, .timeout = 120)
+{
+	static const char *const extra[] = {"--no-fsync", NULL};
+	enum { NQ = 100 };
+	static struct rf_queue q[NQ];
+	static uint8_t body[NOID_MSG_MAX];
+	uint8_t raw[NOID_TX_MAX];
+	struct rf_conn *c;
+	struct proto_tx tx, r;
+	struct proto_block b;
+	size_t len;
+	int i, msgs = 0, oks = 0;
+
+	start(extra);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	memset(body, 'x', sizeof body);
+	for (i = 0; i < NQ; i++) {
+		cr_assert_eq(rf_new_queue(c, NULL, &q[i]), 0);
+		cr_assert_eq(
+		    rf_send_msg(c, &q[i], false, body, sizeof body, &r),
+		    PROTO_OK);
+	}
+	rf_close(c);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	proto_block_init(&b);
+	for (i = 0; i < NQ; i++) {
+		memset(&tx, 0, sizeof tx);
+		tx.tag = PROTO_SUB;
+		tx.entity_len = NOID_ID_LEN;
+		memcpy(tx.entity, q[i].rid, NOID_ID_LEN);
+		tx.u.sub.window = 1;
+		cr_assert_eq(
+		    rf_encode(c, &tx, &q[i].rkey, raw, sizeof raw, &len), 0);
+		cr_assert_eq(proto_block_add(&b, raw, len), 0);
+	}
+	proto_block_finish(&b);
+	cr_assert_eq(rf_send_plain(c, b.data), 0);
+	while (msgs < NQ && rf_recv(c, &r, 10000) == 0) {
+		msgs += r.tag == PROTO_MSG;
+		oks += r.tag == PROTO_OK;
+	}
+	cr_assert_eq(
+	    msgs, NQ, "%d of %d messages before the relay stopped", msgs, NQ);
+	cr_assert_eq(oks, NQ, "every SUB answered first");
+	cr_assert_eq(rf_cmd(c, PROTO_PING, NULL, NULL, &r), PROTO_PONG,
+	    "the connection did not stay up");
+	rf_close(c);
+}
+
+/* A full queue drained by expiry (not by ACKs) still tells the sender
+ * that got QUOTA: QCONT (PROTOCOL.md §4.1). */
+Test(relay_limits, qcont_after_messages_expire)
+{
+	static const char *const extra[] = {
+	    "--no-fsync", "--ttl", "2", "--quota", "2", NULL};
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct proto_tx r;
+	int rc;
+
+	start(extra);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
+	cr_assert_eq(rf_send_msg(c, &q, false, "a", 1, &r), PROTO_OK);
+	cr_assert_eq(rf_send_msg(c, &q, false, "b", 1, &r), PROTO_OK);
+	cr_assert_eq(rf_send_msg(c, &q, false, "c", 1, &r), PROTO_ERR);
+	cr_assert_eq(r.u.err.code, PROTO_E_QUOTA);
+	/* Both expire after 2 s; the sweep runs every ttl/8. */
+	do
+		rc = rf_recv(c, &r, 8000);
+	while (rc == 0 && r.tag != PROTO_QCONT);
+	cr_assert_eq(rc, 0, "no QCONT after the messages expired");
+	cr_assert(memcmp(r.entity, q.sid, NOID_ID_LEN) == 0);
+	cr_assert_eq(rf_send_msg(c, &q, false, "d", 1, &r), PROTO_OK);
+	rf_close(c);
+}
