@@ -510,6 +510,16 @@ project_conn_add(struct store *st, const struct op *op)
 	return reg_refresh(st, op->profile, op->target);
 }
 
+/*
+ * Message text is handed out NUL-terminated and read as text_len bytes:
+ * an op carrying a NUL inside is malformed, whoever signed it.
+ */
+int
+text_has_nul(const void *text, size_t len)
+{
+	return len > 0 && memchr(text, 0, len) != NULL;
+}
+
 /* MSG_ADD body layout, shared with the writers in db-msg.c. */
 void
 msg_body(struct buf *b, const uint8_t conv[STORE_ID_LEN],
@@ -539,7 +549,8 @@ project_msg_add(struct store *st, const struct op *op)
 	if (op->body_len < head)
 		return NOID_ERR_INVAL;
 	dir = p[2 * STORE_ID_LEN];
-	if (dir != STORE_DIR_IN && dir != STORE_DIR_OUT)
+	if ((dir != STORE_DIR_IN && dir != STORE_DIR_OUT) ||
+	    text_has_nul(p + head, op->body_len - head))
 		return NOID_ERR_INVAL;
 	/* The conversation (contact) was deleted: the message goes too. */
 	if (tombstoned(st, op->profile, p))
@@ -630,6 +641,8 @@ project_one(struct store *st, const struct op *op, int rebuilding)
 	case STORE_OP_MSG_ADD:
 		return project_msg_add(st, op);
 	case STORE_OP_MSG_EDIT:
+		if (text_has_nul(op->body, op->body_len))
+			return NOID_ERR_INVAL;
 		return reg_apply(
 		    st, op, REG_MSG, "text", op->body, op->body_len, 0);
 	case STORE_OP_MSG_DELETE:

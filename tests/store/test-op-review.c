@@ -1,0 +1,304 @@
+/*
+ * Tests for op-log holes a review found by running scenarios: remote
+ * message text holding a NUL byte, a supersedes naming an author but
+ * no seq (a signature no later peer can check), a device removal that
+ * reaches a fresh replica before the device's own DEVICE_ADD, and a
+ * member shielding itself from removal by putting a delete op's
+ * tombstone on its own device id.  Forged ops are signed with a rogue
+ * member's key the test holds, as a stolen device would sign them.
+ */
+#include <sqlite3.h>
+
+#include "store-int.h"
+#include "store-test.h"
+
+struct oplist {
+	uint8_t **op;
+	size_t *len;
+	size_t n;
+};
+
+static int
+collect(const uint8_t *op, size_t len, void *arg)
+{
+	struct oplist *l = arg;
+
+	l->op = xreallocarray(l->op, l->n + 1, sizeof *l->op);
+	l->len = xreallocarray(l->len, l->n + 1, sizeof *l->len);
+	l->op[l->n] = xmemdup(op, len);
+	l->len[l->n] = len;
+	l->n++;
+	return 0;
+}
+
+static void
+oplist_free(struct oplist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->op[i]);
+	free(l->op);
+	free(l->len);
+	memset(l, 0, sizeof *l);
+}
+
+/* Ship what `to` lacks from `from`; every op must apply. */
+static void
+sync_once(struct store *from, struct store *to, const uint8_t *profile)
+{
+	struct store_vv vv;
+	struct oplist l = {0};
+	size_t i;
+
+	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(store_op_apply_remote(to, l.op[i], l.len[i]), 0,
+		    "op %zu of %zu", i, l.n);
+	store_vv_free(&vv);
+	oplist_free(&l);
+}
+struct dev {
+	char *dir;
+	struct store *st;
+	uint8_t id[STORE_ID_LEN];
+	uint8_t pk[32];
+};
+
+static void
+dev_open(struct dev *d)
+{
+	d->dir = test_dir();
+	cr_assert_eq(
+	    store_open(d->dir, TEST_PW, TEST_FLAGS | STORE_PLAIN, &d->st), 0);
+}
+
+static void
+dev_close(struct dev *d)
+{
+	store_close(d->st);
+	test_dir_remove(d->dir);
+}
+/* A member whose key the test holds, as a thief would hold it. */
+struct rogue {
+	uint8_t id[STORE_ID_LEN];
+	uint8_t pk[32];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+};
+
+static void
+rogue_make(struct rogue *r)
+{
+	crypto_sign_keypair(r->pk, r->sk);
+	store_device_id(r->pk, r->id);
+}
+
+/* What a forged op says besides its author. */
+struct forge {
+	uint64_t seq;
+	uint64_t hlc; /* 0: now */
+	uint16_t type;
+	const uint8_t *target;
+	const uint8_t *sup_author; /* NULL: zeros */
+	uint64_t sup_seq;
+	const void *body;
+	size_t body_len;
+};
+
+/* An op signed by r in the op-log wire format (caller frees b). */
+static void
+forge_op(struct buf *b, const uint8_t *profile, const struct rogue *r,
+    const struct forge *f)
+{
+	static const uint8_t zero[STORE_ID_LEN];
+	uint8_t sig[crypto_sign_BYTES];
+
+	buf_init(b);
+	buf_put(b, "noid op v1", 10);
+	buf_put_u8(b, 1);
+	buf_put(b, profile, STORE_ID_LEN);
+	buf_put(b, r->id, STORE_ID_LEN);
+	buf_put_u64(b, f->seq);
+	buf_put_u64(b, f->hlc != 0 ? f->hlc : clock_wall_ms() << 16);
+	buf_put_u16(b, f->type);
+	buf_put(b, f->target, STORE_ID_LEN);
+	buf_put(b, f->sup_author != NULL ? f->sup_author : zero, STORE_ID_LEN);
+	buf_put_u64(b, f->sup_seq);
+	buf_put_u32(b, (uint32_t)f->body_len);
+	buf_put(b, f->body, f->body_len);
+	crypto_sign_detached(sig, NULL, b->data, b->len, r->sk);
+	buf_put(b, sig, sizeof sig);
+	buf_consume(b, 10);
+}
+
+/* Forge an op and apply it to st; returns what the store said. */
+static int
+forge_apply(struct store *st, const uint8_t *profile, const struct rogue *r,
+    const struct forge *f)
+{
+	struct buf b;
+	int rc;
+
+	forge_op(&b, profile, r, f);
+	rc = store_op_apply_remote(st, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+/* The seq a store holds from device (0: none). */
+static uint64_t
+held_seq(struct store *st, const uint8_t *profile, const uint8_t *device)
+{
+	struct store_vv vv;
+	uint64_t seq = 0;
+	size_t i;
+
+	cr_assert_eq(store_version_vector(st, profile, &vv), 0);
+	for (i = 0; i < vv.n; i++)
+		if (memcmp(vv.e[i].device, device, STORE_ID_LEN) == 0)
+			seq = vv.e[i].seq;
+	store_vv_free(&vv);
+	return seq;
+}
+/* Fail unless two stores' projections of profile are the same. */
+static void
+expect_same_tables(struct store *a, struct store *b, const uint8_t *profile)
+{
+	uint8_t da[32], db[32];
+
+	cr_assert_eq(store_projection_digest(a, profile, da), 0);
+	cr_assert_eq(store_projection_digest(b, profile, db), 0);
+	cr_assert_eq(memcmp(da, db, 32), 0, "projections differ");
+}
+
+/* A MSG_ADD body by the layout of msg_body() in op-project.c. */
+static void
+msg_add_body(struct buf *b, const uint8_t *conv, const uint8_t *conn,
+    const void *text, size_t len)
+{
+	static const uint8_t hash[STORE_HASH_LEN];
+
+	buf_init(b);
+	buf_put(b, conv, STORE_ID_LEN);
+	buf_put(b, conn, STORE_ID_LEN);
+	buf_put_u8(b, STORE_DIR_IN);
+	buf_put_u64(b, 1000);
+	buf_put_u64(b, 0);
+	buf_put(b, hash, sizeof hash);
+	buf_put(b, text, len);
+}
+
+/* How many messages a conversation lists. */
+static size_t
+msg_count(struct store *st, const uint8_t *profile, const uint8_t *conv)
+{
+	struct store_msg *m;
+	size_t n;
+
+	cr_assert_eq(store_msgs_page(st, profile, conv, NULL, 100, &m, &n), 0);
+	store_msgs_free(m, n);
+	return n;
+}
+
+Test(review, remote_message_text_with_a_nul_is_refused)
+{
+	static const char nul_text[] = "a\0bbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	struct store_msg m;
+	uint8_t profile[STORE_ID_LEN], contact[STORE_ID_LEN];
+	uint8_t conn[STORE_ID_LEN], msg[STORE_ID_LEN], id[STORE_ID_LEN];
+	uint8_t pk[32];
+
+	dev_open(&a);
+	dev_open(&o);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	cr_assert_eq(store_contact_add(a.st, profile, "bob", contact), 0);
+	cr_assert_eq(store_conn_add(a.st, profile, contact, STORE_TRUST_QR,
+	                 (const uint8_t *)"q", 1, conn),
+	    0);
+	cr_assert_eq(
+	    store_msg_add(a.st, profile, conn, STORE_DIR_IN, 10, "hi", 2, msg),
+	    0);
+
+	/* A MSG_ADD whose text holds a NUL: refused, nothing lands. */
+	randombytes_buf(id, sizeof id);
+	msg_add_body(&body, contact, conn, nul_text, sizeof nul_text - 1);
+	f.seq = 1;
+	f.type = STORE_OP_MSG_ADD;
+	f.target = id;
+	f.body = body.data;
+	f.body_len = body.len;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	buf_free(&body);
+	cr_assert_eq(store_msg_get(a.st, profile, id, &m), NOID_ERR_NOENT);
+	cr_assert_eq(msg_count(a.st, profile, contact), 1);
+
+	/* An edit putting a NUL into a message: refused too. */
+	f.type = STORE_OP_MSG_EDIT;
+	f.target = msg;
+	f.body = nul_text;
+	f.body_len = sizeof nul_text - 1;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	cr_assert_eq(store_msg_get(a.st, profile, msg, &m), 0);
+	cr_assert_eq(m.text_len, 2);
+	cr_assert_str_eq(m.text, "hi");
+	cr_assert_eq(m.edited, 0);
+	store_msg_clear(&m);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 0);
+
+	/* The same edit without the NUL applies: only the NUL was wrong. */
+	f.body = "a";
+	f.body_len = 1;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+	cr_assert_eq(store_msg_get(a.st, profile, msg, &m), 0);
+	cr_assert_str_eq(m.text, "a");
+	store_msg_clear(&m);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 1);
+	cr_assert_eq(store_profile_join(o.st, profile, id, pk), 0);
+	sync_once(a.st, o.st, profile);
+	expect_same_tables(a.st, o.st, profile);
+	dev_close(&a);
+	dev_close(&o);
+}
+
+/*
+ * A row whose text holds a NUL (written before NULs were refused) reads
+ * back as text_len bytes plus a terminator, so clearing it and every
+ * reader that trusts text_len stay inside the allocation.
+ */
+Test(review, a_stored_text_with_a_nul_reads_back_whole)
+{
+	struct fixture f;
+	struct store_msg m, *page;
+	uint8_t msg[STORE_ID_LEN];
+	size_t n;
+
+	fixture_open(&f, STORE_PLAIN);
+	cr_assert_eq(store_msg_add(f.st, f.profile, f.conn, STORE_DIR_IN, 10,
+	                 "placeholder text", 16, msg),
+	    0);
+	cr_assert_eq(
+	    sqlite3_exec(f.st->db,
+	        "UPDATE messages SET text ="
+	        " CAST(X'610062626262626262626262626262626262' AS TEXT)",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(store_msg_get(f.st, f.profile, msg, &m), 0);
+	cr_assert_eq(m.text_len, 18);
+	cr_assert_eq(memcmp(m.text, "a\0bbbbbbbbbbbbbbbb", 18), 0);
+	cr_assert_eq(m.text[18], '\0');
+	store_msg_clear(&m);
+	cr_assert_eq(
+	    store_msgs_page(f.st, f.profile, f.contact, NULL, 10, &page, &n),
+	    0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(page[0].text_len, 18);
+	cr_assert_eq(memcmp(page[0].text, "a\0bbbbbbbbbbbbbbbb", 18), 0);
+	store_msgs_free(page, n);
+	fixture_close(&f);
+}
