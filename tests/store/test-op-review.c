@@ -145,6 +145,17 @@ forge_apply(struct store *st, const uint8_t *profile, const struct rogue *r,
 	buf_free(&b);
 	return rc;
 }
+/* A SETTING_SET body: register kind, field, not null, value. */
+static void
+setting_body(struct buf *b, const char *k, const char *v)
+{
+	buf_init(b);
+	buf_put_u8(b, REG_SETTING);
+	buf_put_short(b, k, strlen(k));
+	buf_put_u8(b, 0);
+	buf_put(b, v, strlen(v));
+}
+
 /* The seq a store holds from device (0: none). */
 static uint64_t
 held_seq(struct store *st, const uint8_t *profile, const uint8_t *device)
@@ -301,4 +312,53 @@ Test(review, a_stored_text_with_a_nul_reads_back_whole)
 	cr_assert_eq(memcmp(page[0].text, "a\0bbbbbbbbbbbbbbbb", 18), 0);
 	store_msgs_free(page, n);
 	fixture_close(&f);
+}
+
+/*
+ * A supersedes naming an author but seq 0 used to be signed, accepted
+ * and stored as "no supersedes": re-encoded from the log it no longer
+ * matched its signature, so every later peer refused it and with it
+ * all the author's later ops.  It is malformed: refused on arrival.
+ */
+Test(review, an_empty_supersedes_must_name_no_author)
+{
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	uint8_t profile[STORE_ID_LEN], sup[STORE_ID_LEN], id[STORE_ID_LEN];
+	uint8_t pk[32];
+	char *v;
+
+	dev_open(&a);
+	dev_open(&o);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	setting_body(&body, "k", "v");
+	memset(sup, 0xaa, sizeof sup);
+	f.seq = 1;
+	f.type = STORE_OP_SETTING_SET;
+	f.target = profile;
+	f.sup_author = sup;
+	f.sup_seq = 0;
+	f.body = body.data;
+	f.body_len = body.len;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 0);
+	cr_assert_eq(store_setting_get(a.st, profile, "k", &v), NOID_ERR_NOENT);
+
+	/* With no author named it is a plain write, and it travels. */
+	f.sup_author = NULL;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+	buf_free(&body);
+	cr_assert_eq(store_setting_set(a.st, profile, "k", "v2"), 0);
+	cr_assert_eq(store_profile_join(o.st, profile, id, pk), 0);
+	sync_once(a.st, o.st, profile);
+	expect_same_tables(a.st, o.st, profile);
+	cr_assert_eq(store_setting_get(o.st, profile, "k", &v), 0);
+	cr_assert_str_eq(v, "v2");
+	free(v);
+	dev_close(&a);
+	dev_close(&o);
 }
