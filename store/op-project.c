@@ -9,7 +9,7 @@
  * supersedes beating what it replaced; read markers and message status
  * keep the maximum; a device removal keeps the lowest cutoff.  A
  * register may arrive before its row: the creating op re-applies the
- * target's registers.  Tombstones win: once a target has one, its
+ * target's registers (a device's add, its removal).  Tombstones win: once a target has one, its
  * registers are dropped and later writes ignored.  Removing a device
  * voids its ops past the cutoff; if some had been projected, the
  * profile is rebuilt from the log.
@@ -234,6 +234,38 @@ device_void(struct store *st, const uint8_t *profile, const uint8_t *device,
 	return project_rebuild(st, profile);
 }
 
+/*
+ * A device's removal may come before its DEVICE_ADD (another author's
+ * op, shipped in another run): it waits in its register, and the add
+ * that makes the row puts it there.
+ */
+static int
+device_removal_reapply(
+    struct store *st, const uint8_t *profile, const uint8_t *device)
+{
+	sqlite3_stmt *s = db_prep(st,
+	    "SELECT value FROM registers WHERE profile_id = ?"
+	    " AND target = ? AND kind = ? AND field = 'cutoff'");
+	uint8_t cutoff[8];
+	int rc, found = 0;
+
+	db_bind_id(s, 1, profile);
+	db_bind_id(s, 2, device);
+	sqlite3_bind_int(s, 3, REG_REMOVE);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == sizeof cutoff) {
+		memcpy(cutoff, sqlite3_column_blob(s, 0), sizeof cutoff);
+		found = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, rc);
+	if (!found)
+		return 0;
+	return project_register(st, profile, device, REG_REMOVE, "cutoff",
+	    cutoff, sizeof cutoff, 0);
+}
+
 /* Put one register value into its table. */
 static int
 project_register(struct store *st, const uint8_t *profile,
@@ -243,6 +275,7 @@ project_register(struct store *st, const uint8_t *profile,
 	const struct field_map *m;
 	sqlite3_stmt *s;
 	size_t i;
+	int rc;
 
 	switch (kind) {
 	case REG_SETTING:
@@ -290,7 +323,9 @@ project_register(struct store *st, const uint8_t *profile,
 		db_bind_id(s, 2, target);
 		sqlite3_bind_blob(s, 3, val, 32, SQLITE_STATIC);
 		db_bind_text(s, 4, (const char *)val + 32, len - 32);
-		return db_step_done(st, s);
+		if ((rc = db_step_done(st, s)) != 0)
+			return rc;
+		return device_removal_reapply(st, profile, target);
 	case REG_REMOVE:
 		if (len != 8)
 			return NOID_ERR_INVAL;

@@ -59,6 +59,25 @@ sync_once(struct store *from, struct store *to, const uint8_t *profile)
 	store_vv_free(&vv);
 	oplist_free(&l);
 }
+/* Ship what `to` lacks from `from`, each op expected to give want. */
+static void
+sync_expect(
+    struct store *from, struct store *to, const uint8_t *profile, int want)
+{
+	struct store_vv vv;
+	struct oplist l = {0};
+	size_t i;
+
+	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
+	cr_assert_gt(l.n, 0);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(
+		    store_op_apply_remote(to, l.op[i], l.len[i]), want);
+	store_vv_free(&vv);
+	oplist_free(&l);
+}
+
 struct dev {
 	char *dir;
 	struct store *st;
@@ -80,6 +99,15 @@ dev_close(struct dev *d)
 	store_close(d->st);
 	test_dir_remove(d->dir);
 }
+/* d joins profile and `by` (a member) adds it. */
+static void
+dev_link(
+    struct store *by, const uint8_t *profile, struct dev *d, const char *name)
+{
+	cr_assert_eq(store_profile_join(d->st, profile, d->id, d->pk), 0);
+	cr_assert_eq(store_device_add(by, profile, d->id, d->pk, name), 0);
+}
+
 /* A member whose key the test holds, as a thief would hold it. */
 struct rogue {
 	uint8_t id[STORE_ID_LEN];
@@ -171,6 +199,23 @@ held_seq(struct store *st, const uint8_t *profile, const uint8_t *device)
 	store_vv_free(&vv);
 	return seq;
 }
+/* Whether a store lists device as removed (asserting it is listed). */
+static int
+dev_removed(struct store *st, const uint8_t *profile, const uint8_t *id)
+{
+	struct store_device *d;
+	size_t i, n;
+	int removed = -1;
+
+	cr_assert_eq(store_devices_list(st, profile, &d, &n), 0);
+	for (i = 0; i < n; i++)
+		if (memcmp(d[i].id, id, STORE_ID_LEN) == 0)
+			removed = d[i].removed;
+	store_devices_free(d, n);
+	cr_assert_neq(removed, -1, "device not listed");
+	return removed;
+}
+
 /* Fail unless two stores' projections of profile are the same. */
 static void
 expect_same_tables(struct store *a, struct store *b, const uint8_t *profile)
@@ -360,5 +405,59 @@ Test(review, an_empty_supersedes_must_name_no_author)
 	cr_assert_str_eq(v, "v2");
 	free(v);
 	dev_close(&a);
+	dev_close(&o);
+}
+
+/*
+ * B adds C, A removes C.  store_ops_since ships each author's ops as
+ * one run, A's first, so a fresh replica sees the removal before C's
+ * DEVICE_ADD: the removal must still hold there, in its tables and in
+ * what it accepts from C.
+ */
+Test(review, a_removal_that_arrives_before_the_add_holds)
+{
+	struct dev a, b, c, o;
+	struct store_vv none = {0};
+	struct oplist l = {0};
+	uint8_t profile[STORE_ID_LEN], first[STORE_ID_LEN];
+	size_t i, pass;
+
+	dev_open(&a);
+	dev_open(&b);
+	dev_open(&c);
+	dev_open(&o);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	dev_link(a.st, profile, &b, "b");
+	sync_once(a.st, b.st, profile);
+	dev_link(b.st, profile, &c, "c");
+	sync_once(b.st, a.st, profile);
+	sync_once(a.st, c.st, profile);
+	cr_assert_eq(store_device_remove(a.st, profile, c.id), 0);
+	cr_assert_eq(dev_removed(a.st, profile, c.id), 1);
+
+	/* Replay A's whole run, then the rest: removal before the add. */
+	cr_assert_eq(store_ops_since(a.st, profile, &none, collect, &l), 0);
+	memcpy(first, l.op[0] + 1 + STORE_ID_LEN, STORE_ID_LEN);
+	cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < l.n; i++)
+			if ((memcmp(l.op[i] + 1 + STORE_ID_LEN, first,
+			         STORE_ID_LEN) == 0) == (pass == 0))
+				cr_assert_eq(store_op_apply_remote(
+				                 o.st, l.op[i], l.len[i]),
+				    0, "op %zu", i);
+	oplist_free(&l);
+	cr_assert_eq(dev_removed(o.st, profile, c.id), 1);
+	expect_same_tables(a.st, o.st, profile);
+
+	/* What C writes now is refused by both. */
+	cr_assert_eq(store_setting_set(c.st, profile, "k", "from c"), 0);
+	sync_expect(c.st, o.st, profile, NOID_ERR_BLOCKED);
+	sync_expect(c.st, a.st, profile, NOID_ERR_BLOCKED);
+	expect_same_tables(a.st, o.st, profile);
+	cr_assert_eq(store_check(o.st), 0);
+	dev_close(&a);
+	dev_close(&b);
+	dev_close(&c);
 	dev_close(&o);
 }
