@@ -9,10 +9,12 @@
  * supersedes beating what it replaced; read markers and message status
  * keep the maximum; a device removal keeps the lowest cutoff.  A
  * register may arrive before its row: the creating op re-applies the
- * target's registers (a device's add, its removal).  Tombstones win: once a target has one, its
- * registers are dropped and later writes ignored.  Removing a device
- * voids its ops past the cutoff; if some had been projected, the
- * profile is rebuilt from the log.
+ * target's registers (a device's add, its removal).  Tombstones win:
+ * once a contact, connection or message has one, its registers are
+ * dropped and later writes ignored (device, profile and setting
+ * registers never heed one).  Removing a device voids its ops past the
+ * cutoff; if some had been projected, the profile is rebuilt from the
+ * log.
  */
 #include "store-int.h"
 
@@ -77,6 +79,28 @@ reg_body(struct buf *b, int kind, const char *field, const void *val,
 	buf_put_u8(b, null ? 1 : 0);
 	if (!null)
 		buf_put(b, val, len);
+}
+
+/*
+ * The registers a tombstone governs: those of the contacts, connections
+ * and messages delete ops are for.  Device, removal, profile and
+ * setting registers are keyed by ids a delete op may name too (a stolen
+ * device tombstoning its own id to make its removal a no-op), so no
+ * tombstone ever drops or blocks them.
+ */
+static const int tomb_kinds[] = {
+    REG_CONTACT, REG_CONN, REG_MSG, REG_STATUS, REG_READ};
+
+/* Do tombstones govern registers of this kind? */
+static int
+tomb_governs(int kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof tomb_kinds / sizeof tomb_kinds[0]; i++)
+		if (tomb_kinds[i] == kind)
+			return 1;
+	return 0;
 }
 
 /* Does target have a tombstone? */
@@ -202,8 +226,7 @@ reg_apply(struct store *st, const struct op *op, int kind, const char *field,
 {
 	int rc, won;
 
-	if (kind != REG_PROFILE && kind != REG_SETTING &&
-	    tombstoned(st, op->profile, op->target))
+	if (tomb_governs(kind) && tombstoned(st, op->profile, op->target))
 		return 0;
 	if ((rc = reg_write(st, op, kind, field, val, len, null, &won)) != 0)
 		return rc;
@@ -444,18 +467,24 @@ tombstone_add(struct store *st, const struct op *op)
 	sqlite3_stmt *s = db_prep(st,
 	    "INSERT OR IGNORE INTO tombstones"
 	    "(profile_id, target) VALUES (?, ?)");
+	size_t i;
 	int rc;
 
 	db_bind_id(s, 1, op->profile);
 	db_bind_id(s, 2, op->target);
 	if ((rc = db_step_done(st, s)) != 0)
 		return rc;
-	s = db_prep(st,
-	    "DELETE FROM registers WHERE profile_id = ?"
-	    " AND target = ?");
-	db_bind_id(s, 1, op->profile);
-	db_bind_id(s, 2, op->target);
-	return db_step_done(st, s);
+	for (i = 0; i < sizeof tomb_kinds / sizeof tomb_kinds[0]; i++) {
+		s = db_prep(st,
+		    "DELETE FROM registers WHERE profile_id = ?"
+		    " AND target = ? AND kind = ?");
+		db_bind_id(s, 1, op->profile);
+		db_bind_id(s, 2, op->target);
+		sqlite3_bind_int(s, 3, tomb_kinds[i]);
+		if ((rc = db_step_done(st, s)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Run one statement binding (profile, target). */

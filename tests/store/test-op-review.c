@@ -461,3 +461,71 @@ Test(review, a_removal_that_arrives_before_the_add_holds)
 	dev_close(&c);
 	dev_close(&o);
 }
+
+/*
+ * A stolen member puts a delete op's tombstone on its own device id
+ * (and on the profile id), hoping to make its removal, and writes to
+ * the profile's registers, no-ops.  For each kind of delete op: the
+ * removal still lands, later ops are refused, settings keep their
+ * rules, and a fresh replica agrees.
+ */
+Test(review, a_delete_op_cannot_shield_a_device_from_removal)
+{
+	static const uint16_t deletes[] = {
+	    STORE_OP_MSG_DELETE, STORE_OP_CONN_DELETE, STORE_OP_CONTACT_DELETE};
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	uint8_t profile[STORE_ID_LEN];
+	size_t i;
+	char *v;
+
+	for (i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+		dev_open(&a);
+		dev_open(&o);
+		rogue_make(&r);
+		cr_assert_eq(
+		    store_profile_create(a.st, "alice", "a", profile), 0);
+		cr_assert_eq(
+		    store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+		cr_assert_eq(store_setting_set(a.st, profile, "k", "new"), 0);
+
+		memset(&f, 0, sizeof f);
+		f.type = deletes[i];
+		f.seq = 1;
+		f.target = r.id;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+		f.seq = 2;
+		f.target = profile;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+		/* A backdated write may not beat a newer one. */
+		setting_body(&body, "k", "old");
+		f.seq = 3;
+		f.hlc = 1;
+		f.type = STORE_OP_SETTING_SET;
+		f.body = body.data;
+		f.body_len = body.len;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+
+		cr_assert_eq(store_device_remove(a.st, profile, r.id), 0);
+		cr_assert_eq(dev_removed(a.st, profile, r.id), 1, "op type %u",
+		    deletes[i]);
+		f.seq = 4;
+		f.hlc = 0;
+		cr_assert_eq(
+		    forge_apply(a.st, profile, &r, &f), NOID_ERR_BLOCKED);
+		buf_free(&body);
+		cr_assert_eq(store_setting_get(a.st, profile, "k", &v), 0);
+		cr_assert_str_eq(v, "new", "op type %u", deletes[i]);
+		free(v);
+
+		cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+		sync_once(a.st, o.st, profile);
+		cr_assert_eq(dev_removed(o.st, profile, r.id), 1);
+		expect_same_tables(a.st, o.st, profile);
+		cr_assert_eq(store_check(a.st), 0);
+		dev_close(&a);
+		dev_close(&o);
+	}
+}
