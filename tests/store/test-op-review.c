@@ -4,8 +4,9 @@
  * no seq (a signature no later peer can check), a device removal that
  * reaches a fresh replica before the device's own DEVICE_ADD, and a
  * member shielding itself from removal by putting a delete op's
- * tombstone on its own device id.  Forged ops are signed with a rogue
- * member's key the test holds, as a stolen device would sign them.
+ * tombstone on its own device id; and an archive whose signing key is
+ * not its device's.  Forged ops are signed with a rogue member's key
+ * the test holds, as a stolen device would sign them.
  */
 #include <sqlite3.h>
 
@@ -528,4 +529,74 @@ Test(review, a_delete_op_cannot_shield_a_device_from_removal)
 		dev_close(&a);
 		dev_close(&o);
 	}
+}
+
+/* Overwrite this store's signing key for profile, and drop the cache. */
+static void
+sk_replace(struct fixture *f, const uint8_t *sk)
+{
+	sqlite3_stmt *s;
+
+	cr_assert_eq(sqlite3_prepare_v2(f->st->db,
+	                 "UPDATE local_devices SET sign_sk = ?"
+	                 " WHERE profile_id = ?",
+	                 -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(s, 1, sk, crypto_sign_SECRETKEYBYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, f->profile, STORE_ID_LEN, SQLITE_STATIC);
+	cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
+	cr_assert_eq(sqlite3_changes(f->st->db), 1);
+	sqlite3_finalize(s);
+	store_close(f->st);
+	cr_assert_eq(store_open(f->dir, TEST_PW, STORE_FAST_KDF, &f->st), 0);
+}
+
+/* Import path into a new store: what it said, and profiles it holds. */
+static int
+import_fresh(const char *path, size_t *nprofiles)
+{
+	struct store *st;
+	struct store_profile *p;
+	char *dir = test_dir();
+	int rc;
+
+	cr_assert_eq(store_open(dir, TEST_PW, TEST_FLAGS, &st), 0);
+	rc = store_import(st, path, "archive pw", NULL, NULL, NULL);
+	cr_assert_eq(store_profiles_list(st, &p, nprofiles), 0);
+	store_profiles_free(p, *nprofiles);
+	store_close(st);
+	test_dir_remove(dir);
+	return rc;
+}
+
+/*
+ * An archive's META names this device and carries its signing key: a
+ * key that is not the one the device id commits to would make every op
+ * the imported store signs unverifiable, so the import is refused.
+ */
+Test(review, an_archive_whose_key_is_not_its_devices_is_refused)
+{
+	struct fixture f;
+	struct rogue r;
+	char *good, *bad;
+	size_t n;
+
+	fixture_open(&f, 0);
+	good = path_join(f.dir, "good.arc");
+	bad = path_join(f.dir, "bad.arc");
+	cr_assert_eq(store_export(f.st, f.profile, good, "archive pw",
+	                 STORE_FAST_KDF, NULL, NULL),
+	    0);
+	rogue_make(&r);
+	sk_replace(&f, r.sk);
+	cr_assert_eq(store_export(f.st, f.profile, bad, "archive pw",
+	                 STORE_FAST_KDF, NULL, NULL),
+	    0);
+	cr_assert_eq(import_fresh(bad, &n), NOID_ERR_CORRUPT);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(import_fresh(good, &n), 0);
+	cr_assert_eq(n, 1);
+	free(good);
+	free(bad);
+	fixture_close(&f);
 }
