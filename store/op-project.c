@@ -10,11 +10,11 @@
  * keep the maximum; a device removal keeps the lowest cutoff.  A
  * register may arrive before its row: the creating op re-applies the
  * target's registers (a device's add, its removal).  Tombstones win:
- * once a contact, connection or message has one, its registers are
- * dropped and later writes ignored (device, profile and setting
- * registers never heed one).  Removing a device voids its ops past the
- * cutoff; if some had been projected, the profile is rebuilt from the
- * log.
+ * a delete op tombstones the id it names, whatever row that is; once a
+ * contact, connection or message has one, its registers are dropped
+ * and later writes ignored (device, profile and setting registers never
+ * heed one).  Removing a device voids its ops past the cutoff; if some
+ * had been projected, the profile is rebuilt from the log.
  */
 #include "store-int.h"
 
@@ -498,9 +498,16 @@ exec_pt(struct store *st, const char *sql, const struct op *op)
 	return db_step_done(st, s);
 }
 
-/* A deleted contact takes its conversation with it. */
+/*
+ * CONTACT_DELETE, CONN_DELETE and MSG_DELETE.  Tombstones are keyed by
+ * id alone and the creating ops heed one whatever op left it, so every
+ * delete does to rows made already what its tombstone does to rows
+ * made later, for each kind of row: whether a delete comes before or
+ * after the row it names (even one of another kind), replicas agree.
+ * A deleted contact takes its conversation with it.
+ */
 static int
-project_contact_delete(struct store *st, const struct op *op)
+project_delete(struct store *st, const struct op *op)
 {
 	static const char *const sql[] = {
 	    "UPDATE contacts SET alias = NULL, deleted = 1"
@@ -509,6 +516,10 @@ project_contact_delete(struct store *st, const struct op *op)
 	    " (SELECT id FROM messages WHERE profile_id = ?1 AND conv = ?2)",
 	    "DELETE FROM messages WHERE profile_id = ?1 AND conv = ?2",
 	    "DELETE FROM read_markers WHERE profile_id = ?1 AND conv = ?2",
+	    "UPDATE connections SET info = NULL, deleted = 1"
+	    " WHERE profile_id = ?1 AND id = ?2",
+	    "UPDATE messages SET text = '', edited = 0, deleted = 1"
+	    " WHERE profile_id = ?1 AND id = ?2",
 	};
 	size_t i;
 	int rc;
@@ -691,17 +702,11 @@ project_one(struct store *st, const struct op *op, int rebuilding)
 	case STORE_OP_CONTACT_ADD:
 		return project_contact_add(st, op);
 	case STORE_OP_CONTACT_DELETE:
-		return project_contact_delete(st, op);
+	case STORE_OP_CONN_DELETE:
+	case STORE_OP_MSG_DELETE:
+		return project_delete(st, op);
 	case STORE_OP_CONN_ADD:
 		return project_conn_add(st, op);
-	case STORE_OP_CONN_DELETE:
-		if (tombstone_add(st, op) != 0)
-			return NOID_ERR_IO;
-		return exec_pt(st,
-		    "UPDATE connections SET info = NULL,"
-		    " deleted = 1 WHERE profile_id = ?1"
-		    " AND id = ?2",
-		    op);
 	case STORE_OP_MSG_ADD:
 		return project_msg_add(st, op);
 	case STORE_OP_MSG_EDIT:
@@ -709,14 +714,6 @@ project_one(struct store *st, const struct op *op, int rebuilding)
 			return NOID_ERR_INVAL;
 		return reg_apply(
 		    st, op, REG_MSG, "text", op->body, op->body_len, 0);
-	case STORE_OP_MSG_DELETE:
-		if (tombstone_add(st, op) != 0)
-			return NOID_ERR_IO;
-		return exec_pt(st,
-		    "UPDATE messages SET text = '', edited = 0,"
-		    " deleted = 1 WHERE profile_id = ?1"
-		    " AND id = ?2",
-		    op);
 	case STORE_OP_MSG_STATUS:
 		if (op->body_len != 1 + STORE_HASH_LEN ||
 		    op->body[0] > STORE_STATUS_DELIVERED)

@@ -600,3 +600,86 @@ Test(review, an_archive_whose_key_is_not_its_devices_is_refused)
 	free(bad);
 	fixture_close(&f);
 }
+
+/*
+ * Tombstones are keyed by id alone, so a delete op may name an id of
+ * another kind (a MSG_DELETE naming a contact).  Whatever it names, a
+ * replica that got it before the row was made and one that got it
+ * after must agree.
+ */
+Test(review, a_delete_op_naming_another_kind_converges)
+{
+	static const uint16_t deletes[] = {
+	    STORE_OP_MSG_DELETE, STORE_OP_CONN_DELETE, STORE_OP_CONTACT_DELETE};
+	struct dev a, o1, o2;
+	struct rogue r;
+	struct forge f = {0};
+	struct oplist early = {0}, all = {0};
+	struct buf del;
+	uint8_t profile[STORE_ID_LEN], ids[3][STORE_ID_LEN];
+	size_t i, d, k;
+
+	for (d = 0; d < 3; d++)
+		for (k = 0; k < 3; k++) {
+			dev_open(&a);
+			dev_open(&o1);
+			dev_open(&o2);
+			rogue_make(&r);
+			cr_assert_eq(
+			    store_profile_create(a.st, "alice", "a", profile),
+			    0);
+			cr_assert_eq(
+			    store_device_add(a.st, profile, r.id, r.pk, "r"),
+			    0);
+			cr_assert_eq(store_ops_since(
+			                 a.st, profile, NULL, collect, &early),
+			    0);
+			cr_assert_eq(
+			    store_contact_add(a.st, profile, "bob", ids[0]), 0);
+			cr_assert_eq(store_conn_add(a.st, profile, ids[0],
+			                 STORE_TRUST_QR, (const uint8_t *)"q",
+			                 1, ids[1]),
+			    0);
+			cr_assert_eq(store_msg_add(a.st, profile, ids[1],
+			                 STORE_DIR_IN, 10, "hi", 2, ids[2]),
+			    0);
+			cr_assert_eq(
+			    store_ops_since(a.st, profile, NULL, collect, &all),
+			    0);
+			f.seq = 1;
+			f.type = deletes[d];
+			f.target = ids[k];
+			forge_op(&del, profile, &r, &f);
+
+			cr_assert_eq(
+			    store_profile_join(o1.st, profile, o1.id, o1.pk),
+			    0);
+			cr_assert_eq(
+			    store_profile_join(o2.st, profile, o2.id, o2.pk),
+			    0);
+			for (i = 0; i < all.n; i++)
+				cr_assert_eq(store_op_apply_remote(
+				                 o1.st, all.op[i], all.len[i]),
+				    0);
+			cr_assert_eq(
+			    store_op_apply_remote(o1.st, del.data, del.len), 0);
+			for (i = 0; i < all.n; i++) {
+				if (i == early.n)
+					cr_assert_eq(
+					    store_op_apply_remote(
+					        o2.st, del.data, del.len),
+					    0);
+				cr_assert_eq(store_op_apply_remote(
+				                 o2.st, all.op[i], all.len[i]),
+				    0);
+			}
+			buf_free(&del);
+			expect_same_tables(o1.st, o2.st, profile);
+			cr_assert_eq(store_check(o2.st), 0);
+			oplist_free(&early);
+			oplist_free(&all);
+			dev_close(&a);
+			dev_close(&o1);
+			dev_close(&o2);
+		}
+}
