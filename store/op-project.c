@@ -12,9 +12,10 @@
  * target's registers (a device's add, its removal).  Tombstones win:
  * a delete op tombstones the id it names, whatever row that is; once a
  * contact, connection or message has one, its registers are dropped
- * and later writes ignored (device, profile and setting registers never
- * heed one).  Removing a device voids its ops past the cutoff; if some
- * had been projected, the profile is rebuilt from the log.
+ * and later writes ignored (device, profile, setting and message status
+ * registers never heed one).  Removing a device voids its ops past the
+ * cutoff; if some had been projected, the profile is rebuilt from the
+ * log.
  */
 #include "store-int.h"
 
@@ -86,10 +87,11 @@ reg_body(struct buf *b, int kind, const char *field, const void *val,
  * and messages delete ops are for.  Device, removal, profile and
  * setting registers are keyed by ids a delete op may name too (a stolen
  * device tombstoning its own id to make its removal a no-op), so no
- * tombstone ever drops or blocks them.
+ * tombstone ever drops or blocks them.  Nor a message's status: a
+ * deleted message keeps its outbox row, and the row must reach the
+ * highest status whether the delete came before the status or after.
  */
-static const int tomb_kinds[] = {
-    REG_CONTACT, REG_CONN, REG_MSG, REG_STATUS, REG_READ};
+static const int tomb_kinds[] = {REG_CONTACT, REG_CONN, REG_MSG, REG_READ};
 
 /* Do tombstones govern registers of this kind? */
 static int

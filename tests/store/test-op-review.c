@@ -4,9 +4,10 @@
  * no seq (a signature no later peer can check), a device removal that
  * reaches a fresh replica before the device's own DEVICE_ADD, and a
  * member shielding itself from removal by putting a delete op's
- * tombstone on its own device id; and an archive whose signing key is
- * not its device's.  Forged ops are signed with a rogue member's key
- * the test holds, as a stolen device would sign them.
+ * tombstone on its own device id; deletes and status ops whose order
+ * changed the tables; and an archive whose signing key is not its
+ * device's.  Forged ops are signed with a rogue member's key the test
+ * holds, as a stolen device would sign them.
  */
 #include <sqlite3.h>
 
@@ -682,4 +683,68 @@ Test(review, a_delete_op_naming_another_kind_converges)
 			dev_close(&o1);
 			dev_close(&o2);
 		}
+}
+
+/*
+ * A sent message's status keeps its highest value whether the message
+ * was deleted before or after the status ops arrived.
+ */
+Test(review, a_status_and_a_delete_converge_in_either_order)
+{
+	struct dev a, o1, o2;
+	struct rogue r;
+	struct forge f = {0};
+	struct oplist early = {0}, all = {0};
+	struct buf del;
+	uint8_t profile[STORE_ID_LEN], contact[STORE_ID_LEN];
+	uint8_t conn[STORE_ID_LEN], msg[STORE_ID_LEN], hash[STORE_HASH_LEN];
+	uint64_t seq;
+	size_t i;
+
+	dev_open(&a);
+	dev_open(&o1);
+	dev_open(&o2);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	cr_assert_eq(store_contact_add(a.st, profile, "bob", contact), 0);
+	cr_assert_eq(store_conn_add(a.st, profile, contact, STORE_TRUST_QR,
+	                 (const uint8_t *)"q", 1, conn),
+	    0);
+	cr_assert_eq(
+	    store_send_reserve(a.st, profile, conn, "hi", 2, msg, &seq, hash),
+	    0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &early), 0);
+	memset(hash, 7, sizeof hash);
+	cr_assert_eq(store_send_record(
+	                 a.st, profile, msg, hash, (const uint8_t *)"s", 1),
+	    0);
+	cr_assert_eq(store_receipt(a.st, profile, conn, hash), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &all), 0);
+	cr_assert_gt(all.n, early.n);
+	f.seq = 1;
+	f.type = STORE_OP_MSG_DELETE;
+	f.target = msg;
+	forge_op(&del, profile, &r, &f);
+
+	cr_assert_eq(store_profile_join(o1.st, profile, o1.id, o1.pk), 0);
+	cr_assert_eq(store_profile_join(o2.st, profile, o2.id, o2.pk), 0);
+	for (i = 0; i < all.n; i++)
+		cr_assert_eq(
+		    store_op_apply_remote(o1.st, all.op[i], all.len[i]), 0);
+	cr_assert_eq(store_op_apply_remote(o1.st, del.data, del.len), 0);
+	for (i = 0; i < all.n; i++) {
+		if (i == early.n)
+			cr_assert_eq(
+			    store_op_apply_remote(o2.st, del.data, del.len), 0);
+		cr_assert_eq(
+		    store_op_apply_remote(o2.st, all.op[i], all.len[i]), 0);
+	}
+	buf_free(&del);
+	expect_same_tables(o1.st, o2.st, profile);
+	oplist_free(&early);
+	oplist_free(&all);
+	dev_close(&a);
+	dev_close(&o1);
+	dev_close(&o2);
 }
