@@ -283,6 +283,29 @@ arc_get(struct arc *a, uint8_t **pt, size_t *len, uint8_t *tag, int bad)
 	return 0;
 }
 
+/*
+ * Is sk a whole Ed25519 key (seed, then its public key) whose public
+ * key the device id commits to?  Any other key would sign ops no peer
+ * takes as that device's.
+ */
+static int
+arc_key_is_devices(const uint8_t *sk, const uint8_t *device)
+{
+	uint8_t *seed = secret_alloc(crypto_sign_SEEDBYTES);
+	uint8_t *kp = secret_alloc(crypto_sign_SECRETKEYBYTES);
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], id[STORE_ID_LEN];
+	int ok;
+
+	crypto_sign_ed25519_sk_to_seed(seed, sk);
+	crypto_sign_seed_keypair(pk, kp, seed);
+	store_device_id(pk, id);
+	ok = sodium_memcmp(kp, sk, crypto_sign_SECRETKEYBYTES) == 0 &&
+	    memcmp(id, device, STORE_ID_LEN) == 0;
+	secret_free(seed);
+	secret_free(kp);
+	return ok;
+}
+
 /* Restore this device's identity for the profile. */
 static int
 arc_meta(struct store *st, struct arc *a, const uint8_t *p, size_t len,
@@ -293,6 +316,8 @@ arc_meta(struct store *st, struct arc *a, const uint8_t *p, size_t len,
 
 	if (len != 1 + 8 + 2 * STORE_ID_LEN + crypto_sign_SECRETKEYBYTES ||
 	    p[0] != REC_META)
+		return NOID_ERR_CORRUPT;
+	if (!arc_key_is_devices(p + 9 + 2 * STORE_ID_LEN, p + 9 + STORE_ID_LEN))
 		return NOID_ERR_CORRUPT;
 	a->total = be64_get(p + 1);
 	memcpy(profile, p + 9, STORE_ID_LEN);

@@ -21,6 +21,8 @@
 static void
 msg_fill(sqlite3_stmt *s, struct store_msg *m)
 {
+	const unsigned char *text;
+
 	memset(m, 0, sizeof *m);
 	db_col_id(s, 0, m->id);
 	db_col_id(s, 1, m->conv);
@@ -30,10 +32,14 @@ msg_fill(sqlite3_stmt *s, struct store_msg *m)
 	m->seq = (uint64_t)sqlite3_column_int64(s, 5);
 	if (sqlite3_column_bytes(s, 6) == STORE_HASH_LEN)
 		memcpy(m->hash, sqlite3_column_blob(s, 6), STORE_HASH_LEN);
-	m->text = db_col_strdup(s, 7);
-	if (m->text == NULL)
+	/* All text_len bytes and the terminator SQLite adds: readers and
+	 * store_msg_clear trust text_len, so a NUL inside (a row written
+	 * before NULs were refused) must not shorten the copy. */
+	if ((text = sqlite3_column_text(s, 7)) != NULL) {
+		m->text_len = (size_t)sqlite3_column_bytes(s, 7);
+		m->text = xmemdup(text, m->text_len + 1);
+	} else
 		m->text = xstrdup("");
-	m->text_len = (size_t)sqlite3_column_bytes(s, 7);
 	m->edited = sqlite3_column_int(s, 8);
 	m->deleted = sqlite3_column_int(s, 9);
 	m->status = sqlite3_column_int(s, 10);
@@ -73,6 +79,8 @@ store_msg_add(struct store *st, const uint8_t profile[STORE_ID_LEN],
 
 	if (len > STORE_TEXT_MAX)
 		return NOID_ERR_TOOBIG;
+	if (text_has_nul(text, len))
+		return NOID_ERR_INVAL;
 	if (dir != STORE_DIR_IN && dir != STORE_DIR_OUT)
 		return NOID_ERR_INVAL;
 	if ((rc = conn_contact(st, profile, conn, conv)) != 0)
@@ -114,6 +122,8 @@ store_msg_edit(struct store *st, const uint8_t profile[STORE_ID_LEN],
 
 	if (len > STORE_TEXT_MAX)
 		return NOID_ERR_TOOBIG;
+	if (text_has_nul(text, len))
+		return NOID_ERR_INVAL;
 	if ((rc = msg_live(st, profile, msg)) != 0)
 		return rc;
 	return op_local(st, profile, STORE_OP_MSG_EDIT, msg,

@@ -100,6 +100,11 @@ op_decode(const uint8_t *p, size_t len, struct op *op)
 	reader_bytes(&r, op->sig, OP_SIG_LEN);
 	if (reader_done(&r) != 0 || op->seq == 0)
 		return NOID_ERR_INVAL;
+	/* The log keeps no author for "no supersedes": one named here
+	 * would be lost, and the stored op no longer match its signature
+	 * at every peer it is passed on to. */
+	if (op->sup_seq == 0 && !sodium_is_zero(op->sup_author, STORE_ID_LEN))
+		return NOID_ERR_INVAL;
 	return 0;
 }
 
@@ -318,7 +323,8 @@ op_supersedes(struct store *st, struct op *op, int kind, const char *field)
 	db_bind_id(s, 2, op->target);
 	sqlite3_bind_int(s, 3, kind);
 	sqlite3_bind_text(s, 4, field, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	/* Seqs start at 1; a 0 would sign an author op_decode refuses. */
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 1) > 0) {
 		db_col_id(s, 0, op->sup_author);
 		op->sup_seq = (uint64_t)sqlite3_column_int64(s, 1);
 	}

@@ -9,10 +9,13 @@
  * supersedes beating what it replaced; read markers and message status
  * keep the maximum; a device removal keeps the lowest cutoff.  A
  * register may arrive before its row: the creating op re-applies the
- * target's registers.  Tombstones win: once a target has one, its
- * registers are dropped and later writes ignored.  Removing a device
- * voids its ops past the cutoff; if some had been projected, the
- * profile is rebuilt from the log.
+ * target's registers (a device's add, its removal).  Tombstones win:
+ * a delete op tombstones the id it names, whatever row that is; once a
+ * contact, connection or message has one, its registers are dropped
+ * and later writes ignored (device, profile, setting and message status
+ * registers never heed one).  Removing a device voids its ops past the
+ * cutoff; if some had been projected, the profile is rebuilt from the
+ * log.
  */
 #include "store-int.h"
 
@@ -77,6 +80,29 @@ reg_body(struct buf *b, int kind, const char *field, const void *val,
 	buf_put_u8(b, null ? 1 : 0);
 	if (!null)
 		buf_put(b, val, len);
+}
+
+/*
+ * The registers a tombstone governs: those of the contacts, connections
+ * and messages delete ops are for.  Device, removal, profile and
+ * setting registers are keyed by ids a delete op may name too (a stolen
+ * device tombstoning its own id to make its removal a no-op), so no
+ * tombstone ever drops or blocks them.  Nor a message's status: a
+ * deleted message keeps its outbox row, and the row must reach the
+ * highest status whether the delete came before the status or after.
+ */
+static const int tomb_kinds[] = {REG_CONTACT, REG_CONN, REG_MSG, REG_READ};
+
+/* Do tombstones govern registers of this kind? */
+static int
+tomb_governs(int kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof tomb_kinds / sizeof tomb_kinds[0]; i++)
+		if (tomb_kinds[i] == kind)
+			return 1;
+	return 0;
 }
 
 /* Does target have a tombstone? */
@@ -202,8 +228,7 @@ reg_apply(struct store *st, const struct op *op, int kind, const char *field,
 {
 	int rc, won;
 
-	if (kind != REG_PROFILE && kind != REG_SETTING &&
-	    tombstoned(st, op->profile, op->target))
+	if (tomb_governs(kind) && tombstoned(st, op->profile, op->target))
 		return 0;
 	if ((rc = reg_write(st, op, kind, field, val, len, null, &won)) != 0)
 		return rc;
@@ -234,6 +259,38 @@ device_void(struct store *st, const uint8_t *profile, const uint8_t *device,
 	return project_rebuild(st, profile);
 }
 
+/*
+ * A device's removal may come before its DEVICE_ADD (another author's
+ * op, shipped in another run): it waits in its register, and the add
+ * that makes the row puts it there.
+ */
+static int
+device_removal_reapply(
+    struct store *st, const uint8_t *profile, const uint8_t *device)
+{
+	sqlite3_stmt *s = db_prep(st,
+	    "SELECT value FROM registers WHERE profile_id = ?"
+	    " AND target = ? AND kind = ? AND field = 'cutoff'");
+	uint8_t cutoff[8];
+	int rc, found = 0;
+
+	db_bind_id(s, 1, profile);
+	db_bind_id(s, 2, device);
+	sqlite3_bind_int(s, 3, REG_REMOVE);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == sizeof cutoff) {
+		memcpy(cutoff, sqlite3_column_blob(s, 0), sizeof cutoff);
+		found = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, rc);
+	if (!found)
+		return 0;
+	return project_register(st, profile, device, REG_REMOVE, "cutoff",
+	    cutoff, sizeof cutoff, 0);
+}
+
 /* Put one register value into its table. */
 static int
 project_register(struct store *st, const uint8_t *profile,
@@ -243,6 +300,7 @@ project_register(struct store *st, const uint8_t *profile,
 	const struct field_map *m;
 	sqlite3_stmt *s;
 	size_t i;
+	int rc;
 
 	switch (kind) {
 	case REG_SETTING:
@@ -290,7 +348,9 @@ project_register(struct store *st, const uint8_t *profile,
 		db_bind_id(s, 2, target);
 		sqlite3_bind_blob(s, 3, val, 32, SQLITE_STATIC);
 		db_bind_text(s, 4, (const char *)val + 32, len - 32);
-		return db_step_done(st, s);
+		if ((rc = db_step_done(st, s)) != 0)
+			return rc;
+		return device_removal_reapply(st, profile, target);
 	case REG_REMOVE:
 		if (len != 8)
 			return NOID_ERR_INVAL;
@@ -409,18 +469,24 @@ tombstone_add(struct store *st, const struct op *op)
 	sqlite3_stmt *s = db_prep(st,
 	    "INSERT OR IGNORE INTO tombstones"
 	    "(profile_id, target) VALUES (?, ?)");
+	size_t i;
 	int rc;
 
 	db_bind_id(s, 1, op->profile);
 	db_bind_id(s, 2, op->target);
 	if ((rc = db_step_done(st, s)) != 0)
 		return rc;
-	s = db_prep(st,
-	    "DELETE FROM registers WHERE profile_id = ?"
-	    " AND target = ?");
-	db_bind_id(s, 1, op->profile);
-	db_bind_id(s, 2, op->target);
-	return db_step_done(st, s);
+	for (i = 0; i < sizeof tomb_kinds / sizeof tomb_kinds[0]; i++) {
+		s = db_prep(st,
+		    "DELETE FROM registers WHERE profile_id = ?"
+		    " AND target = ? AND kind = ?");
+		db_bind_id(s, 1, op->profile);
+		db_bind_id(s, 2, op->target);
+		sqlite3_bind_int(s, 3, tomb_kinds[i]);
+		if ((rc = db_step_done(st, s)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Run one statement binding (profile, target). */
@@ -434,9 +500,16 @@ exec_pt(struct store *st, const char *sql, const struct op *op)
 	return db_step_done(st, s);
 }
 
-/* A deleted contact takes its conversation with it. */
+/*
+ * CONTACT_DELETE, CONN_DELETE and MSG_DELETE.  Tombstones are keyed by
+ * id alone and the creating ops heed one whatever op left it, so every
+ * delete does to rows made already what its tombstone does to rows
+ * made later, for each kind of row: whether a delete comes before or
+ * after the row it names (even one of another kind), replicas agree.
+ * A deleted contact takes its conversation with it.
+ */
 static int
-project_contact_delete(struct store *st, const struct op *op)
+project_delete(struct store *st, const struct op *op)
 {
 	static const char *const sql[] = {
 	    "UPDATE contacts SET alias = NULL, deleted = 1"
@@ -445,6 +518,10 @@ project_contact_delete(struct store *st, const struct op *op)
 	    " (SELECT id FROM messages WHERE profile_id = ?1 AND conv = ?2)",
 	    "DELETE FROM messages WHERE profile_id = ?1 AND conv = ?2",
 	    "DELETE FROM read_markers WHERE profile_id = ?1 AND conv = ?2",
+	    "UPDATE connections SET info = NULL, deleted = 1"
+	    " WHERE profile_id = ?1 AND id = ?2",
+	    "UPDATE messages SET text = '', edited = 0, deleted = 1"
+	    " WHERE profile_id = ?1 AND id = ?2",
 	};
 	size_t i;
 	int rc;
@@ -510,6 +587,16 @@ project_conn_add(struct store *st, const struct op *op)
 	return reg_refresh(st, op->profile, op->target);
 }
 
+/*
+ * Message text is handed out NUL-terminated and read as text_len bytes:
+ * an op carrying a NUL inside is malformed, whoever signed it.
+ */
+int
+text_has_nul(const void *text, size_t len)
+{
+	return len > 0 && memchr(text, 0, len) != NULL;
+}
+
 /* MSG_ADD body layout, shared with the writers in db-msg.c. */
 void
 msg_body(struct buf *b, const uint8_t conv[STORE_ID_LEN],
@@ -539,7 +626,8 @@ project_msg_add(struct store *st, const struct op *op)
 	if (op->body_len < head)
 		return NOID_ERR_INVAL;
 	dir = p[2 * STORE_ID_LEN];
-	if (dir != STORE_DIR_IN && dir != STORE_DIR_OUT)
+	if ((dir != STORE_DIR_IN && dir != STORE_DIR_OUT) ||
+	    text_has_nul(p + head, op->body_len - head))
 		return NOID_ERR_INVAL;
 	/* The conversation (contact) was deleted: the message goes too. */
 	if (tombstoned(st, op->profile, p))
@@ -616,30 +704,18 @@ project_one(struct store *st, const struct op *op, int rebuilding)
 	case STORE_OP_CONTACT_ADD:
 		return project_contact_add(st, op);
 	case STORE_OP_CONTACT_DELETE:
-		return project_contact_delete(st, op);
+	case STORE_OP_CONN_DELETE:
+	case STORE_OP_MSG_DELETE:
+		return project_delete(st, op);
 	case STORE_OP_CONN_ADD:
 		return project_conn_add(st, op);
-	case STORE_OP_CONN_DELETE:
-		if (tombstone_add(st, op) != 0)
-			return NOID_ERR_IO;
-		return exec_pt(st,
-		    "UPDATE connections SET info = NULL,"
-		    " deleted = 1 WHERE profile_id = ?1"
-		    " AND id = ?2",
-		    op);
 	case STORE_OP_MSG_ADD:
 		return project_msg_add(st, op);
 	case STORE_OP_MSG_EDIT:
+		if (text_has_nul(op->body, op->body_len))
+			return NOID_ERR_INVAL;
 		return reg_apply(
 		    st, op, REG_MSG, "text", op->body, op->body_len, 0);
-	case STORE_OP_MSG_DELETE:
-		if (tombstone_add(st, op) != 0)
-			return NOID_ERR_IO;
-		return exec_pt(st,
-		    "UPDATE messages SET text = '', edited = 0,"
-		    " deleted = 1 WHERE profile_id = ?1"
-		    " AND id = ?2",
-		    op);
 	case STORE_OP_MSG_STATUS:
 		if (op->body_len != 1 + STORE_HASH_LEN ||
 		    op->body[0] > STORE_STATUS_DELIVERED)

@@ -119,6 +119,7 @@ void reg_body(struct buf *b, int kind, const char *field, const void *val,
 void msg_body(struct buf *b, const uint8_t conv[STORE_ID_LEN],
     const uint8_t conn[STORE_ID_LEN], int dir, uint64_t ts, uint64_t seq,
     const uint8_t *hash, const char *text, size_t len);
+int text_has_nul(const void *text, size_t len);
 
 /* db-agent.c */
 int conn_contact(struct store *st, const uint8_t profile[STORE_ID_LEN],

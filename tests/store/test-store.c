@@ -470,6 +470,49 @@ Test(store, bad_arguments_are_refused)
 }
 
 /*
+ * Text is NUL-terminated for every reader, so a NUL inside it is
+ * refused by each way in, and nothing is recorded.
+ */
+Test(store, message_text_with_a_nul_is_refused)
+{
+	static const char nul_text[] = "a\0bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct fixture f;
+	struct store_msg m, *q;
+	uint8_t id[STORE_ID_LEN], msg[STORE_ID_LEN], prev[STORE_HASH_LEN];
+	uint64_t seq;
+	size_t n;
+
+	fixture_open(&f, 0);
+	cr_assert_eq(store_msg_add(f.st, f.profile, f.conn, STORE_DIR_IN, 0,
+	                 nul_text, sizeof nul_text - 1, id),
+	    NOID_ERR_INVAL);
+	cr_assert_eq(store_send_reserve(f.st, f.profile, f.conn, nul_text,
+	                 sizeof nul_text - 1, id, &seq, prev),
+	    NOID_ERR_INVAL);
+	cr_assert_eq(store_outbox_queued(f.st, f.profile, &q, &n), 0);
+	cr_assert_eq(n, 0);
+	store_msgs_free(q, n);
+	cr_assert_eq(
+	    store_msgs_page(f.st, f.profile, f.contact, NULL, 10, &q, &n), 0);
+	cr_assert_eq(n, 0);
+	store_msgs_free(q, n);
+
+	cr_assert_eq(store_msg_add(f.st, f.profile, f.conn, STORE_DIR_IN, 0,
+	                 "hello", 5, msg),
+	    0);
+	cr_assert_eq(
+	    store_msg_edit(f.st, f.profile, msg, nul_text, sizeof nul_text - 1),
+	    NOID_ERR_INVAL);
+	cr_assert_eq(store_msg_get(f.st, f.profile, msg, &m), 0);
+	cr_assert_str_eq(m.text, "hello");
+	cr_assert_eq(m.text_len, 5);
+	cr_assert_eq(m.edited, 0);
+	store_msg_clear(&m);
+	cr_assert_eq(store_check(f.st), 0);
+	fixture_close(&f);
+}
+
+/*
  * A store made with the test-only cheap KDF keeps it while tests open
  * it, and is re-wrapped at the default cost by the first real open.
  */

@@ -1,0 +1,750 @@
+/*
+ * Tests for op-log holes a review found by running scenarios: remote
+ * message text holding a NUL byte, a supersedes naming an author but
+ * no seq (a signature no later peer can check), a device removal that
+ * reaches a fresh replica before the device's own DEVICE_ADD, and a
+ * member shielding itself from removal by putting a delete op's
+ * tombstone on its own device id; deletes and status ops whose order
+ * changed the tables; and an archive whose signing key is not its
+ * device's.  Forged ops are signed with a rogue member's key the test
+ * holds, as a stolen device would sign them.
+ */
+#include <sqlite3.h>
+
+#include "store-int.h"
+#include "store-test.h"
+
+struct oplist {
+	uint8_t **op;
+	size_t *len;
+	size_t n;
+};
+
+static int
+collect(const uint8_t *op, size_t len, void *arg)
+{
+	struct oplist *l = arg;
+
+	l->op = xreallocarray(l->op, l->n + 1, sizeof *l->op);
+	l->len = xreallocarray(l->len, l->n + 1, sizeof *l->len);
+	l->op[l->n] = xmemdup(op, len);
+	l->len[l->n] = len;
+	l->n++;
+	return 0;
+}
+
+static void
+oplist_free(struct oplist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->op[i]);
+	free(l->op);
+	free(l->len);
+	memset(l, 0, sizeof *l);
+}
+
+/* Ship what `to` lacks from `from`; every op must apply. */
+static void
+sync_once(struct store *from, struct store *to, const uint8_t *profile)
+{
+	struct store_vv vv;
+	struct oplist l = {0};
+	size_t i;
+
+	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(store_op_apply_remote(to, l.op[i], l.len[i]), 0,
+		    "op %zu of %zu", i, l.n);
+	store_vv_free(&vv);
+	oplist_free(&l);
+}
+/* Ship what `to` lacks from `from`, each op expected to give want. */
+static void
+sync_expect(
+    struct store *from, struct store *to, const uint8_t *profile, int want)
+{
+	struct store_vv vv;
+	struct oplist l = {0};
+	size_t i;
+
+	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
+	cr_assert_gt(l.n, 0);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(
+		    store_op_apply_remote(to, l.op[i], l.len[i]), want);
+	store_vv_free(&vv);
+	oplist_free(&l);
+}
+
+struct dev {
+	char *dir;
+	struct store *st;
+	uint8_t id[STORE_ID_LEN];
+	uint8_t pk[32];
+};
+
+static void
+dev_open(struct dev *d)
+{
+	d->dir = test_dir();
+	cr_assert_eq(
+	    store_open(d->dir, TEST_PW, TEST_FLAGS | STORE_PLAIN, &d->st), 0);
+}
+
+static void
+dev_close(struct dev *d)
+{
+	store_close(d->st);
+	test_dir_remove(d->dir);
+}
+/* d joins profile and `by` (a member) adds it. */
+static void
+dev_link(
+    struct store *by, const uint8_t *profile, struct dev *d, const char *name)
+{
+	cr_assert_eq(store_profile_join(d->st, profile, d->id, d->pk), 0);
+	cr_assert_eq(store_device_add(by, profile, d->id, d->pk, name), 0);
+}
+
+/* A member whose key the test holds, as a thief would hold it. */
+struct rogue {
+	uint8_t id[STORE_ID_LEN];
+	uint8_t pk[32];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+};
+
+static void
+rogue_make(struct rogue *r)
+{
+	crypto_sign_keypair(r->pk, r->sk);
+	store_device_id(r->pk, r->id);
+}
+
+/* What a forged op says besides its author. */
+struct forge {
+	uint64_t seq;
+	uint64_t hlc; /* 0: now */
+	uint16_t type;
+	const uint8_t *target;
+	const uint8_t *sup_author; /* NULL: zeros */
+	uint64_t sup_seq;
+	const void *body;
+	size_t body_len;
+};
+
+/* An op signed by r in the op-log wire format (caller frees b). */
+static void
+forge_op(struct buf *b, const uint8_t *profile, const struct rogue *r,
+    const struct forge *f)
+{
+	static const uint8_t zero[STORE_ID_LEN];
+	uint8_t sig[crypto_sign_BYTES];
+
+	buf_init(b);
+	buf_put(b, "noid op v1", 10);
+	buf_put_u8(b, 1);
+	buf_put(b, profile, STORE_ID_LEN);
+	buf_put(b, r->id, STORE_ID_LEN);
+	buf_put_u64(b, f->seq);
+	buf_put_u64(b, f->hlc != 0 ? f->hlc : clock_wall_ms() << 16);
+	buf_put_u16(b, f->type);
+	buf_put(b, f->target, STORE_ID_LEN);
+	buf_put(b, f->sup_author != NULL ? f->sup_author : zero, STORE_ID_LEN);
+	buf_put_u64(b, f->sup_seq);
+	buf_put_u32(b, (uint32_t)f->body_len);
+	buf_put(b, f->body, f->body_len);
+	crypto_sign_detached(sig, NULL, b->data, b->len, r->sk);
+	buf_put(b, sig, sizeof sig);
+	buf_consume(b, 10);
+}
+
+/* Forge an op and apply it to st; returns what the store said. */
+static int
+forge_apply(struct store *st, const uint8_t *profile, const struct rogue *r,
+    const struct forge *f)
+{
+	struct buf b;
+	int rc;
+
+	forge_op(&b, profile, r, f);
+	rc = store_op_apply_remote(st, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+/* A SETTING_SET body: register kind, field, not null, value. */
+static void
+setting_body(struct buf *b, const char *k, const char *v)
+{
+	buf_init(b);
+	buf_put_u8(b, REG_SETTING);
+	buf_put_short(b, k, strlen(k));
+	buf_put_u8(b, 0);
+	buf_put(b, v, strlen(v));
+}
+
+/* The seq a store holds from device (0: none). */
+static uint64_t
+held_seq(struct store *st, const uint8_t *profile, const uint8_t *device)
+{
+	struct store_vv vv;
+	uint64_t seq = 0;
+	size_t i;
+
+	cr_assert_eq(store_version_vector(st, profile, &vv), 0);
+	for (i = 0; i < vv.n; i++)
+		if (memcmp(vv.e[i].device, device, STORE_ID_LEN) == 0)
+			seq = vv.e[i].seq;
+	store_vv_free(&vv);
+	return seq;
+}
+/* Whether a store lists device as removed (asserting it is listed). */
+static int
+dev_removed(struct store *st, const uint8_t *profile, const uint8_t *id)
+{
+	struct store_device *d;
+	size_t i, n;
+	int removed = -1;
+
+	cr_assert_eq(store_devices_list(st, profile, &d, &n), 0);
+	for (i = 0; i < n; i++)
+		if (memcmp(d[i].id, id, STORE_ID_LEN) == 0)
+			removed = d[i].removed;
+	store_devices_free(d, n);
+	cr_assert_neq(removed, -1, "device not listed");
+	return removed;
+}
+
+/* Fail unless two stores' projections of profile are the same. */
+static void
+expect_same_tables(struct store *a, struct store *b, const uint8_t *profile)
+{
+	uint8_t da[32], db[32];
+
+	cr_assert_eq(store_projection_digest(a, profile, da), 0);
+	cr_assert_eq(store_projection_digest(b, profile, db), 0);
+	cr_assert_eq(memcmp(da, db, 32), 0, "projections differ");
+}
+
+/* A MSG_ADD body by the layout of msg_body() in op-project.c. */
+static void
+msg_add_body(struct buf *b, const uint8_t *conv, const uint8_t *conn,
+    const void *text, size_t len)
+{
+	static const uint8_t hash[STORE_HASH_LEN];
+
+	buf_init(b);
+	buf_put(b, conv, STORE_ID_LEN);
+	buf_put(b, conn, STORE_ID_LEN);
+	buf_put_u8(b, STORE_DIR_IN);
+	buf_put_u64(b, 1000);
+	buf_put_u64(b, 0);
+	buf_put(b, hash, sizeof hash);
+	buf_put(b, text, len);
+}
+
+/* How many messages a conversation lists. */
+static size_t
+msg_count(struct store *st, const uint8_t *profile, const uint8_t *conv)
+{
+	struct store_msg *m;
+	size_t n;
+
+	cr_assert_eq(store_msgs_page(st, profile, conv, NULL, 100, &m, &n), 0);
+	store_msgs_free(m, n);
+	return n;
+}
+
+Test(review, remote_message_text_with_a_nul_is_refused)
+{
+	static const char nul_text[] = "a\0bbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	struct store_msg m;
+	uint8_t profile[STORE_ID_LEN], contact[STORE_ID_LEN];
+	uint8_t conn[STORE_ID_LEN], msg[STORE_ID_LEN], id[STORE_ID_LEN];
+	uint8_t pk[32];
+
+	dev_open(&a);
+	dev_open(&o);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	cr_assert_eq(store_contact_add(a.st, profile, "bob", contact), 0);
+	cr_assert_eq(store_conn_add(a.st, profile, contact, STORE_TRUST_QR,
+	                 (const uint8_t *)"q", 1, conn),
+	    0);
+	cr_assert_eq(
+	    store_msg_add(a.st, profile, conn, STORE_DIR_IN, 10, "hi", 2, msg),
+	    0);
+
+	/* A MSG_ADD whose text holds a NUL: refused, nothing lands. */
+	randombytes_buf(id, sizeof id);
+	msg_add_body(&body, contact, conn, nul_text, sizeof nul_text - 1);
+	f.seq = 1;
+	f.type = STORE_OP_MSG_ADD;
+	f.target = id;
+	f.body = body.data;
+	f.body_len = body.len;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	buf_free(&body);
+	cr_assert_eq(store_msg_get(a.st, profile, id, &m), NOID_ERR_NOENT);
+	cr_assert_eq(msg_count(a.st, profile, contact), 1);
+
+	/* An edit putting a NUL into a message: refused too. */
+	f.type = STORE_OP_MSG_EDIT;
+	f.target = msg;
+	f.body = nul_text;
+	f.body_len = sizeof nul_text - 1;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	cr_assert_eq(store_msg_get(a.st, profile, msg, &m), 0);
+	cr_assert_eq(m.text_len, 2);
+	cr_assert_str_eq(m.text, "hi");
+	cr_assert_eq(m.edited, 0);
+	store_msg_clear(&m);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 0);
+
+	/* The same edit without the NUL applies: only the NUL was wrong. */
+	f.body = "a";
+	f.body_len = 1;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+	cr_assert_eq(store_msg_get(a.st, profile, msg, &m), 0);
+	cr_assert_str_eq(m.text, "a");
+	store_msg_clear(&m);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 1);
+	cr_assert_eq(store_profile_join(o.st, profile, id, pk), 0);
+	sync_once(a.st, o.st, profile);
+	expect_same_tables(a.st, o.st, profile);
+	dev_close(&a);
+	dev_close(&o);
+}
+
+/*
+ * A row whose text holds a NUL (written before NULs were refused) reads
+ * back as text_len bytes plus a terminator, so clearing it and every
+ * reader that trusts text_len stay inside the allocation.
+ */
+Test(review, a_stored_text_with_a_nul_reads_back_whole)
+{
+	struct fixture f;
+	struct store_msg m, *page;
+	uint8_t msg[STORE_ID_LEN];
+	size_t n;
+
+	fixture_open(&f, STORE_PLAIN);
+	cr_assert_eq(store_msg_add(f.st, f.profile, f.conn, STORE_DIR_IN, 10,
+	                 "placeholder text", 16, msg),
+	    0);
+	cr_assert_eq(
+	    sqlite3_exec(f.st->db,
+	        "UPDATE messages SET text ="
+	        " CAST(X'610062626262626262626262626262626262' AS TEXT)",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(store_msg_get(f.st, f.profile, msg, &m), 0);
+	cr_assert_eq(m.text_len, 18);
+	cr_assert_eq(memcmp(m.text, "a\0bbbbbbbbbbbbbbbb", 18), 0);
+	cr_assert_eq(m.text[18], '\0');
+	store_msg_clear(&m);
+	cr_assert_eq(
+	    store_msgs_page(f.st, f.profile, f.contact, NULL, 10, &page, &n),
+	    0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(page[0].text_len, 18);
+	cr_assert_eq(memcmp(page[0].text, "a\0bbbbbbbbbbbbbbbb", 18), 0);
+	store_msgs_free(page, n);
+	fixture_close(&f);
+}
+
+/*
+ * A supersedes naming an author but seq 0 used to be signed, accepted
+ * and stored as "no supersedes": re-encoded from the log it no longer
+ * matched its signature, so every later peer refused it and with it
+ * all the author's later ops.  It is malformed: refused on arrival.
+ */
+Test(review, an_empty_supersedes_must_name_no_author)
+{
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	uint8_t profile[STORE_ID_LEN], sup[STORE_ID_LEN], id[STORE_ID_LEN];
+	uint8_t pk[32];
+	char *v;
+
+	dev_open(&a);
+	dev_open(&o);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	setting_body(&body, "k", "v");
+	memset(sup, 0xaa, sizeof sup);
+	f.seq = 1;
+	f.type = STORE_OP_SETTING_SET;
+	f.target = profile;
+	f.sup_author = sup;
+	f.sup_seq = 0;
+	f.body = body.data;
+	f.body_len = body.len;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), NOID_ERR_INVAL);
+	cr_assert_eq(held_seq(a.st, profile, r.id), 0);
+	cr_assert_eq(store_setting_get(a.st, profile, "k", &v), NOID_ERR_NOENT);
+
+	/* With no author named it is a plain write, and it travels. */
+	f.sup_author = NULL;
+	cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+	buf_free(&body);
+	cr_assert_eq(store_setting_set(a.st, profile, "k", "v2"), 0);
+	cr_assert_eq(store_profile_join(o.st, profile, id, pk), 0);
+	sync_once(a.st, o.st, profile);
+	expect_same_tables(a.st, o.st, profile);
+	cr_assert_eq(store_setting_get(o.st, profile, "k", &v), 0);
+	cr_assert_str_eq(v, "v2");
+	free(v);
+	dev_close(&a);
+	dev_close(&o);
+}
+
+/*
+ * B adds C, A removes C.  store_ops_since ships each author's ops as
+ * one run, A's first, so a fresh replica sees the removal before C's
+ * DEVICE_ADD: the removal must still hold there, in its tables and in
+ * what it accepts from C.
+ */
+Test(review, a_removal_that_arrives_before_the_add_holds)
+{
+	struct dev a, b, c, o;
+	struct store_vv none = {0};
+	struct oplist l = {0};
+	uint8_t profile[STORE_ID_LEN], first[STORE_ID_LEN];
+	size_t i, pass;
+
+	dev_open(&a);
+	dev_open(&b);
+	dev_open(&c);
+	dev_open(&o);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	dev_link(a.st, profile, &b, "b");
+	sync_once(a.st, b.st, profile);
+	dev_link(b.st, profile, &c, "c");
+	sync_once(b.st, a.st, profile);
+	sync_once(a.st, c.st, profile);
+	cr_assert_eq(store_device_remove(a.st, profile, c.id), 0);
+	cr_assert_eq(dev_removed(a.st, profile, c.id), 1);
+
+	/* Replay A's whole run, then the rest: removal before the add. */
+	cr_assert_eq(store_ops_since(a.st, profile, &none, collect, &l), 0);
+	memcpy(first, l.op[0] + 1 + STORE_ID_LEN, STORE_ID_LEN);
+	cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < l.n; i++)
+			if ((memcmp(l.op[i] + 1 + STORE_ID_LEN, first,
+			         STORE_ID_LEN) == 0) == (pass == 0))
+				cr_assert_eq(store_op_apply_remote(
+				                 o.st, l.op[i], l.len[i]),
+				    0, "op %zu", i);
+	oplist_free(&l);
+	cr_assert_eq(dev_removed(o.st, profile, c.id), 1);
+	expect_same_tables(a.st, o.st, profile);
+
+	/* What C writes now is refused by both. */
+	cr_assert_eq(store_setting_set(c.st, profile, "k", "from c"), 0);
+	sync_expect(c.st, o.st, profile, NOID_ERR_BLOCKED);
+	sync_expect(c.st, a.st, profile, NOID_ERR_BLOCKED);
+	expect_same_tables(a.st, o.st, profile);
+	cr_assert_eq(store_check(o.st), 0);
+	dev_close(&a);
+	dev_close(&b);
+	dev_close(&c);
+	dev_close(&o);
+}
+
+/*
+ * A stolen member puts a delete op's tombstone on its own device id
+ * (and on the profile id), hoping to make its removal, and writes to
+ * the profile's registers, no-ops.  For each kind of delete op: the
+ * removal still lands, later ops are refused, settings keep their
+ * rules, and a fresh replica agrees.
+ */
+Test(review, a_delete_op_cannot_shield_a_device_from_removal)
+{
+	static const uint16_t deletes[] = {
+	    STORE_OP_MSG_DELETE, STORE_OP_CONN_DELETE, STORE_OP_CONTACT_DELETE};
+	struct dev a, o;
+	struct rogue r;
+	struct forge f = {0};
+	struct buf body;
+	uint8_t profile[STORE_ID_LEN];
+	size_t i;
+	char *v;
+
+	for (i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+		dev_open(&a);
+		dev_open(&o);
+		rogue_make(&r);
+		cr_assert_eq(
+		    store_profile_create(a.st, "alice", "a", profile), 0);
+		cr_assert_eq(
+		    store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+		cr_assert_eq(store_setting_set(a.st, profile, "k", "new"), 0);
+
+		memset(&f, 0, sizeof f);
+		f.type = deletes[i];
+		f.seq = 1;
+		f.target = r.id;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+		f.seq = 2;
+		f.target = profile;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+		/* A backdated write may not beat a newer one. */
+		setting_body(&body, "k", "old");
+		f.seq = 3;
+		f.hlc = 1;
+		f.type = STORE_OP_SETTING_SET;
+		f.body = body.data;
+		f.body_len = body.len;
+		cr_assert_eq(forge_apply(a.st, profile, &r, &f), 0);
+
+		cr_assert_eq(store_device_remove(a.st, profile, r.id), 0);
+		cr_assert_eq(dev_removed(a.st, profile, r.id), 1, "op type %u",
+		    deletes[i]);
+		f.seq = 4;
+		f.hlc = 0;
+		cr_assert_eq(
+		    forge_apply(a.st, profile, &r, &f), NOID_ERR_BLOCKED);
+		buf_free(&body);
+		cr_assert_eq(store_setting_get(a.st, profile, "k", &v), 0);
+		cr_assert_str_eq(v, "new", "op type %u", deletes[i]);
+		free(v);
+
+		cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+		sync_once(a.st, o.st, profile);
+		cr_assert_eq(dev_removed(o.st, profile, r.id), 1);
+		expect_same_tables(a.st, o.st, profile);
+		cr_assert_eq(store_check(a.st), 0);
+		dev_close(&a);
+		dev_close(&o);
+	}
+}
+
+/* Overwrite this store's signing key for profile, and drop the cache. */
+static void
+sk_replace(struct fixture *f, const uint8_t *sk)
+{
+	sqlite3_stmt *s;
+
+	cr_assert_eq(sqlite3_prepare_v2(f->st->db,
+	                 "UPDATE local_devices SET sign_sk = ?"
+	                 " WHERE profile_id = ?",
+	                 -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(s, 1, sk, crypto_sign_SECRETKEYBYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, f->profile, STORE_ID_LEN, SQLITE_STATIC);
+	cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
+	cr_assert_eq(sqlite3_changes(f->st->db), 1);
+	sqlite3_finalize(s);
+	store_close(f->st);
+	cr_assert_eq(store_open(f->dir, TEST_PW, STORE_FAST_KDF, &f->st), 0);
+}
+
+/* Import path into a new store: what it said, and profiles it holds. */
+static int
+import_fresh(const char *path, size_t *nprofiles)
+{
+	struct store *st;
+	struct store_profile *p;
+	char *dir = test_dir();
+	int rc;
+
+	cr_assert_eq(store_open(dir, TEST_PW, TEST_FLAGS, &st), 0);
+	rc = store_import(st, path, "archive pw", NULL, NULL, NULL);
+	cr_assert_eq(store_profiles_list(st, &p, nprofiles), 0);
+	store_profiles_free(p, *nprofiles);
+	store_close(st);
+	test_dir_remove(dir);
+	return rc;
+}
+
+/*
+ * An archive's META names this device and carries its signing key: a
+ * key that is not the one the device id commits to would make every op
+ * the imported store signs unverifiable, so the import is refused.
+ */
+Test(review, an_archive_whose_key_is_not_its_devices_is_refused)
+{
+	struct fixture f;
+	struct rogue r;
+	char *good, *bad;
+	size_t n;
+
+	fixture_open(&f, 0);
+	good = path_join(f.dir, "good.arc");
+	bad = path_join(f.dir, "bad.arc");
+	cr_assert_eq(store_export(f.st, f.profile, good, "archive pw",
+	                 STORE_FAST_KDF, NULL, NULL),
+	    0);
+	rogue_make(&r);
+	sk_replace(&f, r.sk);
+	cr_assert_eq(store_export(f.st, f.profile, bad, "archive pw",
+	                 STORE_FAST_KDF, NULL, NULL),
+	    0);
+	cr_assert_eq(import_fresh(bad, &n), NOID_ERR_CORRUPT);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(import_fresh(good, &n), 0);
+	cr_assert_eq(n, 1);
+	free(good);
+	free(bad);
+	fixture_close(&f);
+}
+
+/*
+ * Tombstones are keyed by id alone, so a delete op may name an id of
+ * another kind (a MSG_DELETE naming a contact).  Whatever it names, a
+ * replica that got it before the row was made and one that got it
+ * after must agree.
+ */
+Test(review, a_delete_op_naming_another_kind_converges)
+{
+	static const uint16_t deletes[] = {
+	    STORE_OP_MSG_DELETE, STORE_OP_CONN_DELETE, STORE_OP_CONTACT_DELETE};
+	struct dev a, o1, o2;
+	struct rogue r;
+	struct forge f = {0};
+	struct oplist early = {0}, all = {0};
+	struct buf del;
+	uint8_t profile[STORE_ID_LEN], ids[3][STORE_ID_LEN];
+	size_t i, d, k;
+
+	for (d = 0; d < 3; d++)
+		for (k = 0; k < 3; k++) {
+			dev_open(&a);
+			dev_open(&o1);
+			dev_open(&o2);
+			rogue_make(&r);
+			cr_assert_eq(
+			    store_profile_create(a.st, "alice", "a", profile),
+			    0);
+			cr_assert_eq(
+			    store_device_add(a.st, profile, r.id, r.pk, "r"),
+			    0);
+			cr_assert_eq(store_ops_since(
+			                 a.st, profile, NULL, collect, &early),
+			    0);
+			cr_assert_eq(
+			    store_contact_add(a.st, profile, "bob", ids[0]), 0);
+			cr_assert_eq(store_conn_add(a.st, profile, ids[0],
+			                 STORE_TRUST_QR, (const uint8_t *)"q",
+			                 1, ids[1]),
+			    0);
+			cr_assert_eq(store_msg_add(a.st, profile, ids[1],
+			                 STORE_DIR_IN, 10, "hi", 2, ids[2]),
+			    0);
+			cr_assert_eq(
+			    store_ops_since(a.st, profile, NULL, collect, &all),
+			    0);
+			f.seq = 1;
+			f.type = deletes[d];
+			f.target = ids[k];
+			forge_op(&del, profile, &r, &f);
+
+			cr_assert_eq(
+			    store_profile_join(o1.st, profile, o1.id, o1.pk),
+			    0);
+			cr_assert_eq(
+			    store_profile_join(o2.st, profile, o2.id, o2.pk),
+			    0);
+			for (i = 0; i < all.n; i++)
+				cr_assert_eq(store_op_apply_remote(
+				                 o1.st, all.op[i], all.len[i]),
+				    0);
+			cr_assert_eq(
+			    store_op_apply_remote(o1.st, del.data, del.len), 0);
+			for (i = 0; i < all.n; i++) {
+				if (i == early.n)
+					cr_assert_eq(
+					    store_op_apply_remote(
+					        o2.st, del.data, del.len),
+					    0);
+				cr_assert_eq(store_op_apply_remote(
+				                 o2.st, all.op[i], all.len[i]),
+				    0);
+			}
+			buf_free(&del);
+			expect_same_tables(o1.st, o2.st, profile);
+			cr_assert_eq(store_check(o2.st), 0);
+			oplist_free(&early);
+			oplist_free(&all);
+			dev_close(&a);
+			dev_close(&o1);
+			dev_close(&o2);
+		}
+}
+
+/*
+ * A sent message's status keeps its highest value whether the message
+ * was deleted before or after the status ops arrived.
+ */
+Test(review, a_status_and_a_delete_converge_in_either_order)
+{
+	struct dev a, o1, o2;
+	struct rogue r;
+	struct forge f = {0};
+	struct oplist early = {0}, all = {0};
+	struct buf del;
+	uint8_t profile[STORE_ID_LEN], contact[STORE_ID_LEN];
+	uint8_t conn[STORE_ID_LEN], msg[STORE_ID_LEN], hash[STORE_HASH_LEN];
+	uint64_t seq;
+	size_t i;
+
+	dev_open(&a);
+	dev_open(&o1);
+	dev_open(&o2);
+	rogue_make(&r);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	cr_assert_eq(store_device_add(a.st, profile, r.id, r.pk, "r"), 0);
+	cr_assert_eq(store_contact_add(a.st, profile, "bob", contact), 0);
+	cr_assert_eq(store_conn_add(a.st, profile, contact, STORE_TRUST_QR,
+	                 (const uint8_t *)"q", 1, conn),
+	    0);
+	cr_assert_eq(
+	    store_send_reserve(a.st, profile, conn, "hi", 2, msg, &seq, hash),
+	    0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &early), 0);
+	memset(hash, 7, sizeof hash);
+	cr_assert_eq(store_send_record(
+	                 a.st, profile, msg, hash, (const uint8_t *)"s", 1),
+	    0);
+	cr_assert_eq(store_receipt(a.st, profile, conn, hash), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &all), 0);
+	cr_assert_gt(all.n, early.n);
+	f.seq = 1;
+	f.type = STORE_OP_MSG_DELETE;
+	f.target = msg;
+	forge_op(&del, profile, &r, &f);
+
+	cr_assert_eq(store_profile_join(o1.st, profile, o1.id, o1.pk), 0);
+	cr_assert_eq(store_profile_join(o2.st, profile, o2.id, o2.pk), 0);
+	for (i = 0; i < all.n; i++)
+		cr_assert_eq(
+		    store_op_apply_remote(o1.st, all.op[i], all.len[i]), 0);
+	cr_assert_eq(store_op_apply_remote(o1.st, del.data, del.len), 0);
+	for (i = 0; i < all.n; i++) {
+		if (i == early.n)
+			cr_assert_eq(
+			    store_op_apply_remote(o2.st, del.data, del.len), 0);
+		cr_assert_eq(
+		    store_op_apply_remote(o2.st, all.op[i], all.len[i]), 0);
+	}
+	buf_free(&del);
+	expect_same_tables(o1.st, o2.st, profile);
+	oplist_free(&early);
+	oplist_free(&all);
+	dev_close(&a);
+	dev_close(&o1);
+	dev_close(&o2);
+}
