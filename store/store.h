@@ -334,7 +334,9 @@ int store_outbox_queued(struct store *st, const uint8_t profile[STORE_ID_LEN],
  * Add a message without agent bookkeeping (imports, notes to self,
  * bulk loads inside a transaction).  ts_ms 0: now.  An outgoing one is
  * history: no outbox entry, never sent (status NONE); messages to send
- * go through store_send_reserve.
+ * go through store_send_reserve.  Text holding a NUL byte is refused
+ * (NOID_ERR_INVAL) here, in store_msg_edit and in ops from other
+ * devices.
  */
 int store_msg_add(struct store *st, const uint8_t profile[STORE_ID_LEN],
     const uint8_t conn[STORE_ID_LEN], int dir, uint64_t ts_ms, const char *text,
