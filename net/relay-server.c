@@ -100,6 +100,23 @@ rs_on_signal(int sig)
 	errno = saved;
 }
 
+/* Route SIGTERM, SIGINT and SIGUSR1 through s's pipe; ignore SIGPIPE. */
+static void
+signals_on(struct relay_server *s)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = rs_on_signal;
+	sa.sa_flags = SA_RESTART;
+	rs_sig_fd = s->sigpipe[1];
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
 /* Split "host:port" / "[v6]:port" / "host" into parts (caller frees). */
 static int
 split_hostport(const char *in, char **host, char **port)
@@ -230,6 +247,9 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 	ev.events = EPOLLIN;
 	ev.data.fd = s->sigpipe[0];
 	(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sigpipe[0], &ev);
+	/* From here a signal waits in the pipe for the loop: one sent
+	 * as soon as the address is printed must not kill us. */
+	signals_on(s);
 	if ((s->jfd = relay_journal_event_fd(j)) >= 0) {
 		ev.data.fd = s->jfd;
 		(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, s->jfd, &ev);
@@ -980,19 +1000,9 @@ int
 relay_server_run(struct relay_server *s)
 {
 	struct epoll_event evs[RS_EVENTS];
-	struct sigaction sa;
 	uint64_t until;
 	int n;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = rs_on_signal;
-	sa.sa_flags = SA_RESTART;
-	rs_sig_fd = s->sigpipe[1];
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	s->next_sweep_ms = 0;
 
 	while (!s->stop && !s->failed) {
