@@ -78,6 +78,7 @@ auth_key(struct rs_conn *c, const uint8_t *auth_pub, uint8_t k[32])
 			return 0;
 		}
 	}
+	rs_conn_kd_spend(c);
 	rc = proto_auth_key(k, transport_session_auth_secret(c->t), auth_pub,
 	    transport_session_id(c->t));
 	if (rc != 0)

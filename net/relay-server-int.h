@@ -61,6 +61,15 @@ struct rs_conn {
 	struct rs_kcache *kc; /* lazily allocated */
 	uint8_t nkc, kc_cap, kc_next;
 
+	/* Authenticator keys derived on a cache miss cost a DH each: a
+	 * budget refilled at RS_KD_RATE a second; once overspent the
+	 * relay stops reading c until the debt is paid (throttled). */
+	int32_t kd_tokens;
+	uint64_t kd_at; /* ms of the last refill */
+	uint64_t throttle_until; /* ms */
+	bool throttled;
+	struct rs_link throttle; /* on the server's throttled list */
+
 	struct relay_queue *subs; /* queues this connection subscribes */
 	size_t nowed; /* of them, with a push waiting (push_owed) */
 	uint64_t nnew; /* queues this connection created */
@@ -91,6 +100,7 @@ struct relay_server {
 	struct rs_link ready;
 	struct rs_link closing;
 	struct rs_link waiting; /* connections with held replies */
+	struct rs_link throttled; /* connections not read for a while */
 	int jfd; /* the journal's sync event fd, -1: none */
 
 	uint64_t next_sweep_ms; /* wall clock: expire messages */
@@ -159,5 +169,8 @@ void rs_cmd_push_owed(struct relay_server *s, struct rs_conn *c);
 
 /* Whether c has RS_PAUSE_BYTES or more of output not yet packed. */
 bool rs_conn_backlogged(const struct rs_conn *c);
+
+/* Charge c one authenticator key derivation (see kd_tokens). */
+void rs_conn_kd_spend(struct rs_conn *c);
 
 #endif

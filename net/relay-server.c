@@ -43,6 +43,10 @@
 #define RS_READ_BURST 8
 #define RS_REFUSED_MAX 64
 #define RS_PAUSE_BYTES (4 * NOID_BLOCK)
+/* Authenticator key derivations per connection: a burst (a client
+ * subscribing to its queues at once), then a rate. */
+#define RS_KD_BURST 512
+#define RS_KD_RATE 256
 #define RS_STOP_FLUSH_MS 2000
 
 /* fds of the running server's self-pipe, for the signal handler. */
@@ -233,6 +237,7 @@ relay_server_new(const struct relay_config *cfg, const uint8_t *priv,
 	rs_list_init(&s->ready);
 	rs_list_init(&s->closing);
 	rs_list_init(&s->waiting);
+	rs_list_init(&s->throttled);
 	randombytes_buf(s->dummy_hash, sizeof s->dummy_hash);
 	s->next_serial = 1;
 
@@ -334,7 +339,7 @@ conn_update_events(struct relay_server *s, struct rs_conn *c)
 	struct epoll_event ev;
 	uint32_t want = 0;
 
-	if (c->state != RS_CLOSING && !c->paused)
+	if (c->state != RS_CLOSING && !c->paused && !c->throttled)
 		want |= EPOLLIN;
 	if (transport_wants_write(c->t))
 		want |= EPOLLOUT;
@@ -403,6 +408,7 @@ conn_free(struct relay_server *s, struct rs_conn *c)
 	rs_list_del(&c->dirty);
 	rs_list_del(&c->ready);
 	rs_list_del(&c->waiting);
+	rs_list_del(&c->throttle);
 	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	s->byfd[c->fd] = NULL;
 	transport_free(c->t);
@@ -532,6 +538,56 @@ rs_conn_backlogged(const struct rs_conn *c)
 	return c->out.len + c->held.len >= RS_PAUSE_BYTES;
 }
 
+/* Charge c one key derivation, after refilling its budget. */
+void
+rs_conn_kd_spend(struct rs_conn *c)
+{
+	uint64_t now = clock_mono_ms(), add;
+
+	add = (now - c->kd_at) * RS_KD_RATE / 1000;
+	if (add > 0) {
+		if (add > RS_KD_BURST)
+			add = RS_KD_BURST;
+		c->kd_tokens += (int32_t)add;
+		if (c->kd_tokens > RS_KD_BURST)
+			c->kd_tokens = RS_KD_BURST;
+		c->kd_at = now;
+	}
+	c->kd_tokens--;
+}
+
+/* c overspent its key derivations: stop reading it until repaid. */
+static void
+conn_throttle(struct relay_server *s, struct rs_conn *c)
+{
+	uint64_t debt = (uint64_t)(1 - (int64_t)c->kd_tokens);
+
+	c->throttled = true;
+	c->throttle_until = clock_mono_ms() + debt * 1000 / RS_KD_RATE + 1;
+	rs_list_add_tail(&s->throttled, &c->throttle);
+	s->st.conns_throttled++;
+}
+
+/* Read again the throttled connections whose time has come. */
+static void
+unthrottle(struct relay_server *s, uint64_t now)
+{
+	struct rs_link *l, *next;
+	struct rs_conn *c;
+
+	for (l = s->throttled.next; l != &s->throttled; l = next) {
+		next = l->next;
+		c = CONN_OF(l, throttle);
+		if (c->throttle_until > now)
+			continue;
+		rs_list_del(&c->throttle);
+		c->throttled = false;
+		if (!rs_list_linked(&c->ready))
+			rs_list_add_tail(&s->ready, &c->ready);
+		conn_update_events(s, c);
+	}
+}
+
 /* Pack c's pending answers into blocks while the transport has room;
  * then make the pushes that waited for c to read (rs_cmd_push). */
 static void
@@ -625,6 +681,8 @@ on_accept(struct relay_server *s, int lfd)
 			s->next_serial = 1;
 		c->state = RS_HANDSHAKE;
 		c->deadline_base = clock_mono_ms();
+		c->kd_tokens = RS_KD_BURST;
+		c->kd_at = c->deadline_base;
 		buf_init(&c->out);
 		buf_init(&c->held);
 		if (full) {
@@ -657,7 +715,7 @@ conn_read_burst(struct relay_server *s, struct rs_conn *c)
 	int rc;
 
 	rs_list_del(&c->ready);
-	if (c->state == RS_CLOSING || c->paused)
+	if (c->state == RS_CLOSING || c->paused || c->throttled)
 		return;
 	for (i = 0; i < RS_READ_BURST; i++) {
 		rc = transport_on_readable(c->t, &ev, &block);
@@ -697,9 +755,13 @@ conn_read_burst(struct relay_server *s, struct rs_conn *c)
 				c->paused = true;
 				break;
 			}
+			if (c->kd_tokens < 0) {
+				conn_throttle(s, c);
+				break;
+			}
 		}
 	}
-	if (i == RS_READ_BURST && !rs_list_linked(&c->ready))
+	if (i == RS_READ_BURST && !c->throttled && !rs_list_linked(&c->ready))
 		rs_list_add_tail(&s->ready, &c->ready);
 	/* The handshake's msg2 (or a refusal) may be waiting to go. */
 	conn_update_events(s, c);
@@ -733,14 +795,16 @@ relay_server_print_stats(struct relay_server *s)
 	relay_server_stats(s, &st);
 	fprintf(stderr,
 	    "noid-relay: stats conns=%llu conns_total=%llu refused=%llu "
-	    "dropped=%llu queues=%llu pending=%llu msgs_in=%llu "
-	    "msgs_out=%llu acked=%llu expired=%llu\n",
+	    "dropped=%llu throttled=%llu queues=%llu pending=%llu "
+	    "msgs_in=%llu msgs_out=%llu acked=%llu expired=%llu\n",
 	    (unsigned long long)st.conns_now,
 	    (unsigned long long)st.conns_total,
 	    (unsigned long long)st.conns_refused,
-	    (unsigned long long)st.conns_dropped, (unsigned long long)st.queues,
-	    (unsigned long long)st.msgs_pending, (unsigned long long)st.msgs_in,
-	    (unsigned long long)st.msgs_out, (unsigned long long)st.msgs_acked,
+	    (unsigned long long)st.conns_dropped,
+	    (unsigned long long)st.conns_throttled,
+	    (unsigned long long)st.queues, (unsigned long long)st.msgs_pending,
+	    (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+	    (unsigned long long)st.msgs_acked,
 	    (unsigned long long)st.msgs_expired);
 }
 
@@ -766,6 +830,7 @@ static int
 next_timeout(struct relay_server *s, uint64_t now)
 {
 	uint64_t d = UINT64_MAX, t, wall = clock_wall_ms();
+	struct rs_link *l;
 	struct rs_conn *c;
 
 	if (!rs_list_empty(&s->hs_line)) {
@@ -784,6 +849,10 @@ next_timeout(struct relay_server *s, uint64_t now)
 	}
 	t = now + (s->next_sweep_ms > wall ? s->next_sweep_ms - wall : 0);
 	d = t < d ? t : d;
+	for (l = s->throttled.next; l != &s->throttled; l = l->next) {
+		c = CONN_OF(l, throttle);
+		d = c->throttle_until < d ? c->throttle_until : d;
+	}
 	if (d <= now)
 		return 0;
 	return d - now > 3600000 ? 3600000 : (int)(d - now);
@@ -948,6 +1017,7 @@ pass(struct relay_server *s, struct epoll_event *evs, int n)
 	 * command may close any other connection, so no saved pointer
 	 * into the list is safe.
 	 */
+	unthrottle(s, clock_mono_ms());
 	rs_list_init(&ready);
 	if (!rs_list_empty(&s->ready)) {
 		ready = s->ready;

@@ -27,6 +27,7 @@ struct relay_server_stats {
 	uint64_t conns_total;
 	uint64_t conns_refused; /* told "server full" or dropped */
 	uint64_t conns_dropped; /* slow readers, timeouts, bad frames */
+	uint64_t conns_throttled; /* times reading paused: too many DHs */
 	uint64_t queues;
 	uint64_t msgs_pending;
 	uint64_t msgs_in;

@@ -195,6 +195,52 @@ Test(relay_bad, ok_earned_before_a_bad_block_still_arrives)
 	check_alive();
 }
 
+/*
+ * SENDs signed with ever new keys (no credentials needed) each cost the
+ * relay a DH: past a burst of 512 a connection is read at 256 such
+ * commands a second, so 1,024 take at least 2 s (here: over 1.5 s) while
+ * everyone else is served at once.  Every one still gets its answer.
+ */
+Test(relay_bad, key_derivations_are_rate_limited_per_connection)
+{
+	enum { N = 1024 };
+	uint8_t raw[NOID_TX_MAX];
+	struct proto_block b;
+	struct proto_tx tx, r;
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct rf_key k;
+	uint64_t t0, took;
+	size_t len;
+	int i = 0, errs = 0;
+
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	memset(&q, 0, sizeof q);
+	while (i < N) {
+		proto_block_init(&b);
+		for (; i < N; i++) {
+			randombytes_buf(q.sid, sizeof q.sid);
+			rf_keygen(&k);
+			rf_send_init(&tx, &q, "x", 1);
+			cr_assert_eq(
+			    rf_encode(c, &tx, &k, raw, sizeof raw, &len), 0);
+			if (proto_block_add(&b, raw, len) != 0)
+				break;
+		}
+		proto_block_finish(&b);
+		cr_assert_eq(rf_send_plain(c, b.data), 0);
+	}
+	t0 = clock_mono_ms();
+	while (errs < N && rf_recv(c, &r, 10000) == 0)
+		errs += r.tag == PROTO_ERR && r.u.err.code == PROTO_E_AUTH;
+	took = clock_mono_ms() - t0;
+	cr_assert_eq(errs, N, "%d of %d answered", errs, N);
+	cr_assert_geq(took, 1500, "1,024 DHs took only %llu ms",
+	    (unsigned long long)took);
+	rf_close(c);
+	check_alive();
+}
+
 Test(relay_bad, inconsistent_length_fields)
 {
 	struct proto_tx tx;
