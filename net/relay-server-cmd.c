@@ -151,6 +151,11 @@ head(struct relay_server *s, struct relay_queue *q)
 
 static void quota_resume(struct relay_server *s, struct relay_queue *q);
 
+/* What a stored message costs beside its body (its heap node and its
+ * journal record), counted against max_stored so tiny messages cannot
+ * hold many times the limit. */
+#define RS_MSG_COST 128
+
 /* Queue a MSG for m of q on c with corr_id. */
 static void
 send_msg(struct relay_server *s, struct rs_conn *c, struct relay_queue *q,
@@ -379,7 +384,9 @@ cmd_send(struct relay_server *s, struct rs_conn *c, const struct proto_tx *tx)
 		reply_err(s, c, tx, PROTO_E_QUOTA);
 		return;
 	}
-	if (relay_queue_body_bytes(s->qs) + tx->u.send.body_len >
+	if (relay_queue_body_bytes(s->qs) +
+	        relay_queue_msg_count(s->qs) * RS_MSG_COST +
+	        tx->u.send.body_len + RS_MSG_COST >
 	    s->cfg->max_stored) {
 		reply_err(s, c, tx, PROTO_E_LIMIT);
 		return;

@@ -99,6 +99,34 @@ Test(relay_limits, bytes_of_messages_held)
 	rf_close(c);
 }
 
+/* Tiny messages count their overhead too: 1-byte bodies cannot hold
+ * a thousand times the limit in heap and journal. */
+Test(relay_limits, tiny_messages_count_their_overhead)
+{
+	static const char *const extra[] = {
+	    "--max-stored", "1048576", "--no-fsync", NULL};
+	struct rf_conn *c;
+	struct rf_queue q;
+	struct proto_tx r;
+	int tag = PROTO_OK, oks = 0, i;
+
+	start(extra);
+	cr_assert_eq(rf_connect(&relay, &c), 0);
+	/* 100 queues x 128 (the quota) = 12,800 one-byte messages. */
+	for (i = 0; i < 100 && tag == PROTO_OK; i++) {
+		cr_assert_eq(rf_new_queue(c, NULL, &q), 0);
+		while (
+		    (tag = rf_send_msg(c, &q, false, "x", 1, &r)) == PROTO_OK)
+			oks++;
+		cr_assert_eq(tag, PROTO_ERR);
+		if (r.u.err.code == PROTO_E_QUOTA)
+			tag = PROTO_OK; /* this queue is full: the next */
+	}
+	cr_assert_eq(r.u.err.code, PROTO_E_LIMIT, "no limit after %d", oks);
+	cr_assert_leq(oks, 1048576 / 129, "%d tiny messages held", oks);
+	rf_close(c);
+}
+
 Test(relay_limits, bytes_buffered_for_connections)
 {
 	static const char *const extra[] = {
