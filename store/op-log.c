@@ -310,14 +310,22 @@ op_check_device_add(struct store *st, const struct op *op)
 	return memcmp(id, op->target, STORE_ID_LEN) == 0 ? 0 : NOID_ERR_INVAL;
 }
 
-/* The op that currently wins a register, for an explicit supersedes. */
+/*
+ * Name the op that currently wins a register as the one op replaces,
+ * and stamp op past it: registers order by (hlc, author, seq), so a
+ * write made over a value from a fast clock must carry a later stamp
+ * to win everywhere, whatever order replicas get the ops in.  Our own
+ * clock stays where hlc_tick left it, so a stamp far ahead lifts this
+ * one register, not every later op of ours.
+ */
 static void
 op_supersedes(struct store *st, struct op *op, int kind, const char *field)
 {
 	sqlite3_stmt *s = db_prep(st,
-	    "SELECT author, seq FROM registers"
+	    "SELECT author, seq, hlc FROM registers"
 	    " WHERE profile_id = ? AND target = ?"
 	    " AND kind = ? AND field = ?");
+	uint64_t hlc;
 
 	db_bind_id(s, 1, op->profile);
 	db_bind_id(s, 2, op->target);
@@ -327,6 +335,10 @@ op_supersedes(struct store *st, struct op *op, int kind, const char *field)
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 1) > 0) {
 		db_col_id(s, 0, op->sup_author);
 		op->sup_seq = (uint64_t)sqlite3_column_int64(s, 1);
+		hlc = (uint64_t)sqlite3_column_int64(s, 2);
+		/* At the very top the author decides, as for any tie. */
+		if (hlc >= op->hlc)
+			op->hlc = hlc < UINT64_MAX ? hlc + 1 : hlc;
 	}
 	sqlite3_reset(s);
 }

@@ -5,9 +5,9 @@
  * Creating ops (CONTACT_ADD, CONN_ADD, MSG_ADD) insert a row with the
  * base values from their body.  Later changes are registers: one row
  * per (target, kind, field) holding the winning op and its value.
- * Fields are last-writer-wins by (HLC, author), with an explicit
- * supersedes beating what it replaced; read markers and message status
- * keep the maximum; a device removal keeps the lowest cutoff.  A
+ * Fields are last-writer-wins by (HLC, author, seq) alone, a superseding
+ * op being stamped past what it replaces; read markers and message
+ * status keep the maximum; a device removal keeps the lowest cutoff.  A
  * register may arrive before its row: the creating op re-applies the
  * target's registers (a device's add, its removal).  Tombstones win:
  * a delete op tombstones the id it names, whatever row that is; once a
@@ -121,27 +121,6 @@ tombstoned(struct store *st, const uint8_t *profile, const uint8_t *target)
 	return rc;
 }
 
-/* Did op (author, seq) name (sup_author, sup_seq) as superseded? */
-static int
-op_replaces(struct store *st, const uint8_t *profile, const uint8_t *author,
-    uint64_t seq, const uint8_t *sup_author, uint64_t sup_seq)
-{
-	sqlite3_stmt *s = db_prep(st,
-	    "SELECT 1 FROM ops WHERE profile_id = ?"
-	    " AND author = ? AND seq = ?"
-	    " AND sup_author = ? AND sup_seq = ?");
-	int rc;
-
-	db_bind_id(s, 1, profile);
-	db_bind_id(s, 2, author);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
-	db_bind_id(s, 4, sup_author);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)sup_seq);
-	rc = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
-	return rc;
-}
-
 /* Compare two register values (NULL lowest), as bytes. */
 static int
 val_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -156,7 +135,13 @@ val_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 
 /*
  * Store op's write to a register if it wins; *won says whether it did.
- * Ties and repeats lose, so applying an op twice changes nothing.
+ * Last-writer-wins orders ops by (hlc, author, seq), a total order, so
+ * the winner never depends on arrival order.  A supersedes is not
+ * heeded: op_local stamps a superseding op past what it replaces, and
+ * ops signed before it did may name an op with a newer stamp (or two
+ * may name each other); letting those win made replicas disagree, so
+ * every replica just orders them by clock like any other write.  A
+ * repeat loses, so applying an op twice changes nothing.
  */
 static int
 reg_write(struct store *st, const struct op *op, int kind, const char *field,
@@ -184,19 +169,13 @@ reg_write(struct store *st, const struct op *op, int kind, const char *field,
 			    sqlite3_column_blob(s, 3),
 			    (size_t)sqlite3_column_bytes(s, 3));
 			*won = rule == RULE_MAX ? c > 0 : c < 0;
-		} else if (op->sup_seq == cur_seq &&
-		    memcmp(op->sup_author, cur_author, STORE_ID_LEN) == 0)
-			*won = 1;
-		else if (cur_hlc != op->hlc)
-			*won = op->hlc > cur_hlc;
-		else
-			*won = memcmp(op->author, cur_author, STORE_ID_LEN) > 0;
+		} else {
+			c = memcmp(op->author, cur_author, STORE_ID_LEN);
+			*won = cur_hlc != op->hlc ? op->hlc > cur_hlc
+			    : c != 0              ? c > 0
+			                          : op->seq > cur_seq;
+		}
 		sqlite3_reset(s);
-		/* A later-arriving op the current winner explicitly replaced. */
-		if (*won && rule == RULE_LWW &&
-		    op_replaces(st, op->profile, cur_author, cur_seq,
-		        op->author, op->seq))
-			*won = 0;
 	} else {
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)

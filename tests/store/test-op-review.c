@@ -5,8 +5,10 @@
  * reaches a fresh replica before the device's own DEVICE_ADD, and a
  * member shielding itself from removal by putting a delete op's
  * tombstone on its own device id; deletes and status ops whose order
- * changed the tables; and an archive whose signing key is not its
- * device's.  Forged ops are signed with a rogue member's key the test
+ * changed the tables; an archive whose signing key is not its
+ * device's; and a register whose value hung on arrival order when a
+ * supersedes beat a newer clock (a fast clock, a supersedes loop).
+ * Forged ops are signed with a rogue member's key the test
  * holds, as a stolen device would sign them.
  */
 #include <sqlite3.h>
@@ -747,4 +749,177 @@ Test(review, a_status_and_a_delete_converge_in_either_order)
 	dev_close(&a);
 	dev_close(&o1);
 	dev_close(&o2);
+}
+
+/* A forged SETTING_SET of k to v at hlc, naming (sup_author, sup_seq). */
+static void
+forge_setting(struct buf *b, const uint8_t *profile, const struct rogue *r,
+    uint64_t hlc, const char *v, const uint8_t *sup_author, uint64_t sup_seq)
+{
+	struct forge f = {0};
+	struct buf body;
+
+	setting_body(&body, "k", v);
+	f.seq = 1;
+	f.hlc = hlc;
+	f.type = STORE_OP_SETTING_SET;
+	f.target = profile;
+	f.sup_author = sup_author;
+	f.sup_seq = sup_seq;
+	f.body = body.data;
+	f.body_len = body.len;
+	forge_op(b, profile, r, &f);
+	buf_free(&body);
+}
+
+/* Apply every op of l, then each of the n ops in ops, to st. */
+static void
+apply_in_order(struct store *st, const struct oplist *l,
+    const struct buf *const *ops, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		cr_assert_eq(store_op_apply_remote(st, l->op[i], l->len[i]), 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(
+		    store_op_apply_remote(st, ops[i]->data, ops[i]->len), 0,
+		    "op %zu", i);
+}
+
+/* Fail unless a store's setting k reads want. */
+static void
+expect_setting(struct store *st, const uint8_t *profile, const char *want)
+{
+	char *v;
+
+	cr_assert_eq(store_setting_get(st, profile, "k", &v), 0);
+	cr_assert_str_eq(v, want);
+	free(v);
+}
+
+/* The clock stamp of a wall time minutes from now. */
+static uint64_t
+hlc_in_minutes(int64_t minutes)
+{
+	return (uint64_t)((int64_t)clock_wall_ms() + minutes * 60 * 1000) << 16;
+}
+
+/*
+ * Finding 6: A's clock runs an hour fast and A writes X; B sees X (its
+ * own clock capped ten minutes ahead) and writes Y over it; C, offline,
+ * writes W twenty minutes on.  When "a supersedes beats a newer clock",
+ * a replica that gets A, B, C ends on W and one that gets A, C, B on Y.
+ * Y is stamped past what it replaced, so both orders agree, on Y.
+ */
+Test(review, a_write_over_a_fast_clock_converges_in_any_order)
+{
+	struct dev b, o1, o2;
+	struct rogue ra, rc;
+	struct oplist base = {0}, l = {0};
+	struct store_vv vv;
+	struct buf x, w, y;
+	uint8_t profile[STORE_ID_LEN];
+
+	dev_open(&b);
+	dev_open(&o1);
+	dev_open(&o2);
+	rogue_make(&ra);
+	rogue_make(&rc);
+	cr_assert_eq(store_profile_create(b.st, "alice", "b", profile), 0);
+	cr_assert_eq(store_device_add(b.st, profile, ra.id, ra.pk, "a"), 0);
+	cr_assert_eq(store_device_add(b.st, profile, rc.id, rc.pk, "c"), 0);
+	cr_assert_eq(store_ops_since(b.st, profile, NULL, collect, &base), 0);
+	forge_setting(&x, profile, &ra, hlc_in_minutes(60), "x", NULL, 0);
+	forge_setting(&w, profile, &rc, hlc_in_minutes(20), "w", NULL, 0);
+
+	/* B hears X and writes Y over it. */
+	cr_assert_eq(store_op_apply_remote(b.st, x.data, x.len), 0);
+	cr_assert_eq(store_setting_set(b.st, profile, "k", "y"), 0);
+	expect_setting(b.st, profile, "y");
+
+	/* o1 gets A, C, then B's Y: what it lacks from B is Y alone. */
+	cr_assert_eq(store_profile_join(o1.st, profile, o1.id, o1.pk), 0);
+	apply_in_order(o1.st, &base, (const struct buf *[]){&x, &w}, 2);
+	expect_setting(o1.st, profile, "x");
+	cr_assert_eq(store_version_vector(o1.st, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(b.st, profile, &vv, collect, &l), 0);
+	store_vv_free(&vv);
+	cr_assert_eq(l.n, 1);
+	buf_init(&y);
+	buf_put(&y, l.op[0], l.len[0]);
+	oplist_free(&l);
+	cr_assert_eq(store_op_apply_remote(o1.st, y.data, y.len), 0);
+
+	/* o2 gets A, B, C. */
+	cr_assert_eq(store_profile_join(o2.st, profile, o2.id, o2.pk), 0);
+	apply_in_order(o2.st, &base, (const struct buf *[]){&x, &y, &w}, 3);
+
+	/* And B itself hears W last. */
+	cr_assert_eq(store_op_apply_remote(b.st, w.data, w.len), 0);
+	expect_same_tables(o1.st, o2.st, profile);
+	expect_same_tables(b.st, o1.st, profile);
+	expect_setting(o1.st, profile, "y");
+	expect_setting(o2.st, profile, "y");
+	cr_assert_eq(store_check(o2.st), 0);
+	buf_free(&x);
+	buf_free(&w);
+	buf_free(&y);
+	oplist_free(&base);
+	dev_close(&b);
+	dev_close(&o1);
+	dev_close(&o2);
+}
+
+/*
+ * Ops signed before the fix may carry a supersedes with a clock no
+ * newer than what they replace, or two may name each other (a crafted
+ * loop).  Registers order by (hlc, author) alone, so such a supersedes
+ * changes nothing: the later stamp wins in either order.
+ */
+Test(review, a_supersedes_does_not_beat_a_newer_clock)
+{
+	struct dev a, o1, o2;
+	struct rogue r1, r2;
+	struct oplist base = {0};
+	struct buf p, q;
+	uint8_t profile[STORE_ID_LEN];
+	uint64_t now = hlc_in_minutes(0);
+	size_t loop;
+
+	for (loop = 0; loop < 2; loop++) {
+		dev_open(&a);
+		dev_open(&o1);
+		dev_open(&o2);
+		rogue_make(&r1);
+		rogue_make(&r2);
+		cr_assert_eq(
+		    store_profile_create(a.st, "alice", "a", profile), 0);
+		cr_assert_eq(
+		    store_device_add(a.st, profile, r1.id, r1.pk, "1"), 0);
+		cr_assert_eq(
+		    store_device_add(a.st, profile, r2.id, r2.pk, "2"), 0);
+		cr_assert_eq(
+		    store_ops_since(a.st, profile, NULL, collect, &base), 0);
+		/* q replaces p at an older stamp; in the loop p names q too. */
+		forge_setting(
+		    &p, profile, &r1, now + 2, "p", loop ? r2.id : NULL, loop);
+		forge_setting(&q, profile, &r2, now + 1, "q", r1.id, 1);
+
+		cr_assert_eq(
+		    store_profile_join(o1.st, profile, o1.id, o1.pk), 0);
+		cr_assert_eq(
+		    store_profile_join(o2.st, profile, o2.id, o2.pk), 0);
+		apply_in_order(o1.st, &base, (const struct buf *[]){&p, &q}, 2);
+		apply_in_order(o2.st, &base, (const struct buf *[]){&q, &p}, 2);
+		expect_same_tables(o1.st, o2.st, profile);
+		expect_setting(o1.st, profile, "p");
+		expect_setting(o2.st, profile, "p");
+		buf_free(&p);
+		buf_free(&q);
+		oplist_free(&base);
+		dev_close(&a);
+		dev_close(&o1);
+		dev_close(&o2);
+	}
 }
