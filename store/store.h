@@ -12,8 +12,10 @@
  * hybrid logical clock, type, target, body, Ed25519 signature) and
  * projects it in one transaction; ops from other devices go through
  * store_op_apply_remote().  Merge rules: messages a growing set, fields
- * last-writer-wins by (HLC, device) with explicit supersedes, tombstones
- * win over edits, read markers only move forward, device removal wins.
+ * last-writer-wins by (HLC, author, seq) — an op that supersedes another
+ * is stamped past it, so the order is the same on every replica —,
+ * tombstones win over edits, read markers only move forward, device
+ * removal wins.
  * Agent state (ratchets, queue keys) is a per-connection opaque blob
  * that stays on this device; the store does not look inside it.
  *
