@@ -598,7 +598,9 @@ store_ops_since(struct store *st, const uint8_t profile[STORE_ID_LEN],
 		sqlite3_reset(s);
 		nruns++;
 	}
-	qsort(runs, nruns, sizeof *runs, run_cmp);
+	/* qsort may not be handed the NULL of an empty list. */
+	if (nruns > 1)
+		qsort(runs, nruns, sizeof *runs, run_cmp);
 	for (i = 0; i < nruns && rc == 0; i++)
 		rc = ops_send_run(st, profile, &runs[i], cb, arg);
 	free(runs);
