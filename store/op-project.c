@@ -15,10 +15,14 @@
  * and later writes ignored (device, profile, setting and message status
  * registers never heed one).  Removing a device voids its ops past the
  * cutoff; if some had been projected, the profile is rebuilt from the
- * log.
+ * log, and every op's void flag with it: an op stands only if its
+ * author is a live member under the membership the rebuild replays,
+ * so the members a voided op added lose their ops too, and the devices
+ * a voided op removed get theirs back.
  */
 #include "store-int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -28,6 +32,9 @@ enum reg_rule { RULE_LWW, RULE_MAX, RULE_MIN };
 
 #define REG_DEVICE 8
 #define REG_REMOVE 9
+
+/* Rebuild passes before a removal cycle that never settles is cut. */
+#define REBUILD_PASSES_MAX 16
 
 enum bind { BIND_TEXT, BIND_BLOB, BIND_U8 };
 
@@ -217,24 +224,29 @@ reg_apply(struct store *st, const struct op *op, int kind, const char *field,
 	    st, op->profile, op->target, kind, field, val, len, null);
 }
 
-/* Void the ops of a removed device past its cutoff; rebuild if needed. */
+/*
+ * A removal that leaves live ops of the device past its cutoff starts a
+ * rebuild, which works out every op's void flag again: voiding them may
+ * void the members they added and undo the removals they made.
+ */
 static int
 device_void(struct store *st, const uint8_t *profile, const uint8_t *device,
     uint64_t cutoff)
 {
 	sqlite3_stmt *s = db_prep(st,
-	    "UPDATE ops SET void = 1 WHERE"
-	    " profile_id = ? AND author = ? AND seq > ?"
-	    " AND void = 0");
+	    "SELECT 1 FROM ops WHERE profile_id = ? AND author = ?"
+	    " AND seq > ? AND void = 0 LIMIT 1");
 	int rc;
 
 	db_bind_id(s, 1, profile);
 	db_bind_id(s, 2, device);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)cutoff);
-	if ((rc = db_step_done(st, s)) != 0)
-		return rc;
-	if (sqlite3_changes(st->db) == 0)
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
 		return 0;
+	if (rc != SQLITE_ROW)
+		return db_err(st, rc);
 	return project_rebuild(st, profile);
 }
 
@@ -717,9 +729,117 @@ project_op(struct store *st, const struct op *op)
 	return project_one(st, op, 0);
 }
 
-/* Rebuild a profile's projections from its (non-void) ops. */
-int
-project_rebuild(struct store *st, const uint8_t profile[STORE_ID_LEN])
+/* Removed devices and their cutoffs, as a rebuild pass left them. */
+struct cuts {
+	uint8_t (*device)[STORE_ID_LEN];
+	uint64_t *cutoff;
+	size_t n;
+};
+
+/* Each op's verdict from the last rebuild pass, by log position. */
+struct verdicts {
+	int64_t *n;
+	uint8_t *live;
+	size_t len;
+};
+
+/* Free c's lists and leave it empty. */
+static void
+cuts_free(struct cuts *c)
+{
+	free(c->device);
+	free(c->cutoff);
+	memset(c, 0, sizeof *c);
+}
+
+/* Read the removed devices of the rebuilt tables into c (freed first). */
+static int
+cuts_read(struct store *st, const uint8_t *profile, struct cuts *c)
+{
+	sqlite3_stmt *s = db_prep(st,
+	    "SELECT id, cutoff FROM devices WHERE profile_id = ?"
+	    " AND removed = 1 ORDER BY id");
+	int rc;
+
+	cuts_free(c);
+	db_bind_id(s, 1, profile);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		c->device =
+		    xreallocarray(c->device, c->n + 1, sizeof *c->device);
+		c->cutoff =
+		    xreallocarray(c->cutoff, c->n + 1, sizeof *c->cutoff);
+		db_col_id(s, 0, c->device[c->n]);
+		c->cutoff[c->n] = (uint64_t)sqlite3_column_int64(s, 1);
+		c->n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, rc);
+}
+
+/* Do a and b hold the same removals? */
+static int
+cuts_equal(const struct cuts *a, const struct cuts *b)
+{
+	return a->n == b->n &&
+	    (a->n == 0 ||
+	        (memcmp(a->device, b->device, a->n * sizeof *a->device) == 0 &&
+	            memcmp(a->cutoff, b->cutoff, a->n * sizeof *a->cutoff) ==
+	                0));
+}
+
+/* Is seq past a cutoff c holds for device? */
+static int
+cuts_block(const struct cuts *c, const uint8_t *device, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (memcmp(c->device[i], device, STORE_ID_LEN) == 0)
+			return seq > c->cutoff[i];
+	return 0;
+}
+
+/*
+ * Would op_author accept op from the tables rebuilt so far: a member
+ * not removed before it, or the genesis of a profile with no devices?
+ * A removal that comes later in the log (known, from the last pass)
+ * holds too.
+ */
+static int
+author_live(
+    struct store *st, const struct op *op, const struct cuts *known, int *live)
+{
+	sqlite3_stmt *s = db_prep(st,
+	    "SELECT removed, cutoff FROM devices"
+	    " WHERE profile_id = ? AND id = ?");
+	int rc;
+
+	*live = 0;
+	if (cuts_block(known, op->author, op->seq))
+		return 0;
+	db_bind_id(s, 1, op->profile);
+	db_bind_id(s, 2, op->author);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*live = !sqlite3_column_int(s, 0) ||
+		    op->seq <= (uint64_t)sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return rc == SQLITE_ROW ? 0 : db_err(st, rc);
+	if (op->type != STORE_OP_DEVICE_ADD || op->seq != 1 ||
+	    memcmp(op->target, op->author, STORE_ID_LEN) != 0)
+		return 0;
+	s = db_prep(st, "SELECT count(*) FROM devices WHERE profile_id = ?");
+	db_bind_id(s, 1, op->profile);
+	rc = sqlite3_step(s);
+	*live = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : db_err(st, rc);
+}
+
+/* Empty a profile's projections. */
+static int
+rebuild_wipe(struct store *st, const uint8_t *profile)
 {
 	static const char *const wipe[] = {
 	    "DELETE FROM devices WHERE profile_id = ?",
@@ -733,10 +853,9 @@ project_rebuild(struct store *st, const uint8_t profile[STORE_ID_LEN])
 	    "DELETE FROM tombstones WHERE profile_id = ?",
 	    "UPDATE profiles SET name = NULL, status = NULL WHERE id = ?",
 	};
-	sqlite3_stmt *s = NULL;
-	struct op op;
+	sqlite3_stmt *s;
 	size_t i;
-	int rc, step;
+	int rc;
 
 	for (i = 0; i < sizeof wipe / sizeof wipe[0]; i++) {
 		s = db_prep(st, wipe[i]);
@@ -744,31 +863,111 @@ project_rebuild(struct store *st, const uint8_t profile[STORE_ID_LEN])
 		if ((rc = db_step_done(st, s)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * One pass: replay every op, void or not, in log order, projecting
+ * those whose author is live when they come (and not past a cutoff in
+ * known); each op's verdict goes to v.
+ */
+static int
+rebuild_pass(struct store *st, const uint8_t *profile, const struct cuts *known,
+    struct verdicts *v)
+{
+	sqlite3_stmt *s = NULL;
+	struct op op;
+	int rc, step, live;
+
+	if ((rc = rebuild_wipe(st, profile)) != 0)
+		return rc;
 	/* Its own statement: projection uses the cached ones. */
 	if (sqlite3_prepare_v2(st->db,
-	        "SELECT author, seq, hlc, type, target, sup_author, sup_seq,"
-	        " body FROM ops WHERE profile_id = ? AND void = 0 ORDER BY n",
+	        "SELECT n, author, seq, hlc, type, target, sup_author,"
+	        " sup_seq, body FROM ops WHERE profile_id = ? ORDER BY n",
 	        -1, &s, NULL) != SQLITE_OK)
 		return db_err(st, sqlite3_errcode(st->db));
 	db_bind_id(s, 1, profile);
 	memset(&op, 0, sizeof op);
 	memcpy(op.profile, profile, STORE_ID_LEN);
+	v->len = 0;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		db_col_id(s, 0, op.author);
-		op.seq = (uint64_t)sqlite3_column_int64(s, 1);
-		op.hlc = (uint64_t)sqlite3_column_int64(s, 2);
-		op.type = (uint16_t)sqlite3_column_int(s, 3);
-		db_col_id(s, 4, op.target);
-		db_col_id(s, 5, op.sup_author);
-		op.sup_seq = (uint64_t)sqlite3_column_int64(s, 6);
-		op.body = sqlite3_column_blob(s, 7);
-		op.body_len = (size_t)sqlite3_column_bytes(s, 7);
-		if ((rc = project_one(st, &op, 1)) != 0)
+		db_col_id(s, 1, op.author);
+		op.seq = (uint64_t)sqlite3_column_int64(s, 2);
+		op.hlc = (uint64_t)sqlite3_column_int64(s, 3);
+		op.type = (uint16_t)sqlite3_column_int(s, 4);
+		db_col_id(s, 5, op.target);
+		db_col_id(s, 6, op.sup_author);
+		op.sup_seq = (uint64_t)sqlite3_column_int64(s, 7);
+		op.body = sqlite3_column_blob(s, 8);
+		op.body_len = (size_t)sqlite3_column_bytes(s, 8);
+		if ((rc = author_live(st, &op, known, &live)) != 0)
+			break;
+		v->n = xreallocarray(v->n, v->len + 1, sizeof *v->n);
+		v->live = xreallocarray(v->live, v->len + 1, sizeof *v->live);
+		v->n[v->len] = sqlite3_column_int64(s, 0);
+		v->live[v->len++] = (uint8_t)live;
+		if (live && (rc = project_one(st, &op, 1)) != 0)
 			break;
 	}
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = db_err(st, step);
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Store each op's void flag as the last pass decided it. */
+static int
+verdicts_write(struct store *st, const struct verdicts *v)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->len; i++) {
+		s = db_prep(
+		    st, "UPDATE ops SET void = ?1 WHERE n = ?2 AND void != ?1");
+		sqlite3_bind_int(s, 1, !v->live[i]);
+		sqlite3_bind_int64(s, 2, v->n[i]);
+		if ((rc = db_step_done(st, s)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Rebuild a profile's projections and every op's void flag from the
+ * whole log.  Membership is worked out as the ops replay, with the
+ * check op_author makes on arrival, so the ops of a device added by a
+ * voided op are void, and a voided removal no longer voids anything.
+ * A removal voids ops that came before it too: each pass starts from
+ * the removals the last one ended with, until a pass ends where it
+ * started (a chain of removals undoing removals takes a pass a link).
+ * Should a cycle never settle, the last pass stands.
+ */
+int
+project_rebuild(struct store *st, const uint8_t profile[STORE_ID_LEN])
+{
+	struct cuts known = {0}, found = {0}, t;
+	struct verdicts v = {0};
+	int rc, pass;
+
+	for (pass = 0; pass < REBUILD_PASSES_MAX; pass++) {
+		if ((rc = rebuild_pass(st, profile, &known, &v)) != 0 ||
+		    (rc = cuts_read(st, profile, &found)) != 0)
+			goto out;
+		if (cuts_equal(&known, &found))
+			break;
+		t = known;
+		known = found;
+		found = t;
+	}
+	rc = verdicts_write(st, &v);
+out:
+	cuts_free(&known);
+	cuts_free(&found);
+	free(v.n);
+	free(v.live);
 	return rc;
 }
 

@@ -923,3 +923,149 @@ Test(review, a_supersedes_does_not_beat_a_newer_clock)
 		dev_close(&o2);
 	}
 }
+
+/* The setting k as st shows it (NULL: none; caller frees). */
+static char *
+setting_of(struct store *st, const uint8_t *profile)
+{
+	char *v = NULL;
+	int rc = store_setting_get(st, profile, "k", &v);
+
+	cr_assert(rc == 0 || rc == NOID_ERR_NOENT);
+	return rc == 0 ? v : NULL;
+}
+
+/*
+ * A removes X; X, not knowing yet, adds Z, and Z writes.  R held Z's
+ * op when the removal came: voiding X's ops past its cutoff voids Z's
+ * membership, so Z's op is void too.  R and a fresh replica agree, R
+ * no longer offers Z's op, and what Z writes next is refused.
+ */
+Test(review, a_member_added_past_a_cutoff_is_voided_with_it)
+{
+	struct dev a, x, z, r, o;
+	struct store_vv vv;
+	struct oplist l = {0};
+	uint8_t profile[STORE_ID_LEN];
+	size_t i;
+	char *v;
+
+	dev_open(&a);
+	dev_open(&x);
+	dev_open(&z);
+	dev_open(&r);
+	dev_open(&o);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	dev_link(a.st, profile, &x, "x");
+	dev_link(a.st, profile, &r, "r");
+	sync_once(a.st, x.st, profile);
+	sync_once(a.st, r.st, profile);
+	cr_assert_eq(store_device_remove(a.st, profile, x.id), 0);
+
+	dev_link(x.st, profile, &z, "z");
+	sync_once(x.st, z.st, profile);
+	cr_assert_eq(store_setting_set(z.st, profile, "k", "from z"), 0);
+	sync_once(z.st, r.st, profile);
+	v = setting_of(r.st, profile);
+	cr_assert_str_eq(v, "from z");
+	free(v);
+	cr_assert_eq(held_seq(r.st, profile, z.id), 1);
+
+	sync_once(a.st, r.st, profile);
+	cr_assert_eq(dev_removed(r.st, profile, x.id), 1);
+	cr_assert_null(setting_of(r.st, profile));
+	cr_assert_eq(held_seq(r.st, profile, z.id), 0);
+	cr_assert_eq(store_check(r.st), 0);
+
+	cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+	sync_once(r.st, o.st, profile);
+	cr_assert_null(setting_of(o.st, profile));
+	expect_same_tables(r.st, o.st, profile);
+	sync_once(a.st, o.st, profile);
+	expect_same_tables(a.st, r.st, profile);
+	expect_same_tables(r.st, o.st, profile);
+
+	/* Z is no member: X's add of it and its writes are refused. */
+	cr_assert_eq(store_setting_set(z.st, profile, "k", "again"), 0);
+	cr_assert_eq(store_version_vector(o.st, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(z.st, profile, &vv, collect, &l), 0);
+	store_vv_free(&vv);
+	cr_assert_eq(l.n, 3);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(store_op_apply_remote(o.st, l.op[i], l.len[i]),
+		    memcmp(l.op[i] + 1 + STORE_ID_LEN, x.id, STORE_ID_LEN) == 0
+		        ? NOID_ERR_BLOCKED
+		        : NOID_ERR_STATE,
+		    "op %zu", i);
+	oplist_free(&l);
+	cr_assert_null(setting_of(o.st, profile));
+	dev_close(&a);
+	dev_close(&x);
+	dev_close(&z);
+	dev_close(&r);
+	dev_close(&o);
+}
+
+/*
+ * A removes X; X, not knowing yet, removes Y, whose op past that
+ * cutoff R already held and then voided.  Once A's removal of X
+ * reaches R, X's removal of Y is void: Y is a member again there, its
+ * op comes back, and R agrees with A and with a fresh replica.
+ */
+Test(review, a_voided_removal_gives_back_the_ops_it_voided)
+{
+	struct dev a, x, y, r, o;
+	uint8_t profile[STORE_ID_LEN];
+	char *v;
+
+	dev_open(&a);
+	dev_open(&x);
+	dev_open(&y);
+	dev_open(&r);
+	dev_open(&o);
+	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
+	dev_link(a.st, profile, &x, "x");
+	dev_link(a.st, profile, &y, "y");
+	dev_link(a.st, profile, &r, "r");
+	sync_once(a.st, x.st, profile);
+	sync_once(a.st, y.st, profile);
+	sync_once(a.st, r.st, profile);
+	cr_assert_eq(store_device_remove(a.st, profile, x.id), 0);
+
+	cr_assert_eq(store_setting_set(y.st, profile, "k", "from y"), 0);
+	cr_assert_eq(store_device_remove(x.st, profile, y.id), 0);
+	sync_once(y.st, r.st, profile);
+	sync_once(x.st, r.st, profile);
+	cr_assert_eq(dev_removed(r.st, profile, y.id), 1);
+	cr_assert_null(setting_of(r.st, profile));
+	cr_assert_eq(held_seq(r.st, profile, y.id), 0);
+
+	sync_once(a.st, r.st, profile);
+	cr_assert_eq(dev_removed(r.st, profile, x.id), 1);
+	cr_assert_eq(dev_removed(r.st, profile, y.id), 0);
+	v = setting_of(r.st, profile);
+	cr_assert_str_eq(v, "from y");
+	free(v);
+	cr_assert_eq(held_seq(r.st, profile, y.id), 1);
+	cr_assert_eq(store_check(r.st), 0);
+
+	/* A refuses X's late removal; it takes Y's op like R. */
+	sync_expect(x.st, a.st, profile, NOID_ERR_BLOCKED);
+	sync_once(y.st, a.st, profile);
+	expect_same_tables(a.st, r.st, profile);
+	cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
+	sync_once(r.st, o.st, profile);
+	expect_same_tables(r.st, o.st, profile);
+
+	/* Y still writes, and R takes it. */
+	cr_assert_eq(store_setting_set(y.st, profile, "k", "later"), 0);
+	sync_once(y.st, r.st, profile);
+	v = setting_of(r.st, profile);
+	cr_assert_str_eq(v, "later");
+	free(v);
+	dev_close(&a);
+	dev_close(&x);
+	dev_close(&y);
+	dev_close(&r);
+	dev_close(&o);
+}
