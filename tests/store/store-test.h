@@ -104,4 +104,55 @@ fixture_close(struct fixture *f)
 	test_dir_remove(f->dir);
 }
 
+/* Ops collected from store_ops_since (op_collect), owned copies. */
+struct oplist {
+	uint8_t **op;
+	size_t *len;
+	size_t n;
+};
+
+/* store_ops_since callback: keep a copy of each op in the oplist. */
+static inline int
+op_collect(const uint8_t *op, size_t len, void *arg)
+{
+	struct oplist *l = arg;
+
+	l->op = xreallocarray(l->op, l->n + 1, sizeof *l->op);
+	l->len = xreallocarray(l->len, l->n + 1, sizeof *l->len);
+	l->op[l->n] = xmemdup(op, len);
+	l->len[l->n] = len;
+	l->n++;
+	return 0;
+}
+
+/* Free the copies. */
+static inline void
+oplist_free(struct oplist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->op[i]);
+	free(l->op);
+	free(l->len);
+	memset(l, 0, sizeof *l);
+}
+
+/* Ship what `to` lacks from `from`; every op must apply. */
+static inline void
+sync_once(struct store *from, struct store *to, const uint8_t *profile)
+{
+	struct store_vv vv;
+	struct oplist l = {0};
+	size_t i;
+
+	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, op_collect, &l), 0);
+	for (i = 0; i < l.n; i++)
+		cr_assert_eq(store_op_apply_remote(to, l.op[i], l.len[i]), 0,
+		    "op %zu of %zu", i, l.n);
+	store_vv_free(&vv);
+	oplist_free(&l);
+}
+
 #endif

@@ -16,53 +16,6 @@
 #include "store-int.h"
 #include "store-test.h"
 
-struct oplist {
-	uint8_t **op;
-	size_t *len;
-	size_t n;
-};
-
-static int
-collect(const uint8_t *op, size_t len, void *arg)
-{
-	struct oplist *l = arg;
-
-	l->op = xreallocarray(l->op, l->n + 1, sizeof *l->op);
-	l->len = xreallocarray(l->len, l->n + 1, sizeof *l->len);
-	l->op[l->n] = xmemdup(op, len);
-	l->len[l->n] = len;
-	l->n++;
-	return 0;
-}
-
-static void
-oplist_free(struct oplist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->op[i]);
-	free(l->op);
-	free(l->len);
-	memset(l, 0, sizeof *l);
-}
-
-/* Ship what `to` lacks from `from`; every op must apply. */
-static void
-sync_once(struct store *from, struct store *to, const uint8_t *profile)
-{
-	struct store_vv vv;
-	struct oplist l = {0};
-	size_t i;
-
-	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
-	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
-	for (i = 0; i < l.n; i++)
-		cr_assert_eq(store_op_apply_remote(to, l.op[i], l.len[i]), 0,
-		    "op %zu of %zu", i, l.n);
-	store_vv_free(&vv);
-	oplist_free(&l);
-}
 /* Ship what `to` lacks from `from`, each op expected to give want. */
 static void
 sync_expect(
@@ -73,7 +26,7 @@ sync_expect(
 	size_t i;
 
 	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
-	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
+	cr_assert_eq(store_ops_since(from, profile, &vv, op_collect, &l), 0);
 	cr_assert_gt(l.n, 0);
 	for (i = 0; i < l.n; i++)
 		cr_assert_eq(
@@ -440,7 +393,7 @@ Test(review, a_removal_that_arrives_before_the_add_holds)
 	cr_assert_eq(dev_removed(a.st, profile, c.id), 1);
 
 	/* Replay A's whole run, then the rest: removal before the add. */
-	cr_assert_eq(store_ops_since(a.st, profile, &none, collect, &l), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, &none, op_collect, &l), 0);
 	memcpy(first, l.op[0] + 1 + STORE_ID_LEN, STORE_ID_LEN);
 	cr_assert_eq(store_profile_join(o.st, profile, o.id, o.pk), 0);
 	for (pass = 0; pass < 2; pass++)
@@ -634,8 +587,8 @@ Test(review, a_delete_op_naming_another_kind_converges)
 			cr_assert_eq(
 			    store_device_add(a.st, profile, r.id, r.pk, "r"),
 			    0);
-			cr_assert_eq(store_ops_since(
-			                 a.st, profile, NULL, collect, &early),
+			cr_assert_eq(store_ops_since(a.st, profile, NULL,
+			                 op_collect, &early),
 			    0);
 			cr_assert_eq(
 			    store_contact_add(a.st, profile, "bob", ids[0]), 0);
@@ -646,8 +599,8 @@ Test(review, a_delete_op_naming_another_kind_converges)
 			cr_assert_eq(store_msg_add(a.st, profile, ids[1],
 			                 STORE_DIR_IN, 10, "hi", 2, ids[2]),
 			    0);
-			cr_assert_eq(
-			    store_ops_since(a.st, profile, NULL, collect, &all),
+			cr_assert_eq(store_ops_since(
+			                 a.st, profile, NULL, op_collect, &all),
 			    0);
 			f.seq = 1;
 			f.type = deletes[d];
@@ -716,13 +669,14 @@ Test(review, a_status_and_a_delete_converge_in_either_order)
 	cr_assert_eq(
 	    store_send_reserve(a.st, profile, conn, "hi", 2, msg, &seq, hash),
 	    0);
-	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &early), 0);
+	cr_assert_eq(
+	    store_ops_since(a.st, profile, NULL, op_collect, &early), 0);
 	memset(hash, 7, sizeof hash);
 	cr_assert_eq(store_send_record(
 	                 a.st, profile, msg, hash, (const uint8_t *)"s", 1),
 	    0);
 	cr_assert_eq(store_receipt(a.st, profile, conn, hash), 0);
-	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &all), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, op_collect, &all), 0);
 	cr_assert_gt(all.n, early.n);
 	f.seq = 1;
 	f.type = STORE_OP_MSG_DELETE;
@@ -829,7 +783,8 @@ Test(review, a_write_over_a_fast_clock_converges_in_any_order)
 	cr_assert_eq(store_profile_create(b.st, "alice", "b", profile), 0);
 	cr_assert_eq(store_device_add(b.st, profile, ra.id, ra.pk, "a"), 0);
 	cr_assert_eq(store_device_add(b.st, profile, rc.id, rc.pk, "c"), 0);
-	cr_assert_eq(store_ops_since(b.st, profile, NULL, collect, &base), 0);
+	cr_assert_eq(
+	    store_ops_since(b.st, profile, NULL, op_collect, &base), 0);
 	forge_setting(&x, profile, &ra, hlc_in_minutes(60), "x", NULL, 0);
 	forge_setting(&w, profile, &rc, hlc_in_minutes(20), "w", NULL, 0);
 
@@ -843,7 +798,7 @@ Test(review, a_write_over_a_fast_clock_converges_in_any_order)
 	apply_in_order(o1.st, &base, (const struct buf *[]){&x, &w}, 2);
 	expect_setting(o1.st, profile, "x");
 	cr_assert_eq(store_version_vector(o1.st, profile, &vv), 0);
-	cr_assert_eq(store_ops_since(b.st, profile, &vv, collect, &l), 0);
+	cr_assert_eq(store_ops_since(b.st, profile, &vv, op_collect, &l), 0);
 	store_vv_free(&vv);
 	cr_assert_eq(l.n, 1);
 	buf_init(&y);
@@ -900,7 +855,7 @@ Test(review, a_supersedes_does_not_beat_a_newer_clock)
 		cr_assert_eq(
 		    store_device_add(a.st, profile, r2.id, r2.pk, "2"), 0);
 		cr_assert_eq(
-		    store_ops_since(a.st, profile, NULL, collect, &base), 0);
+		    store_ops_since(a.st, profile, NULL, op_collect, &base), 0);
 		/* q replaces p at an older stamp; in the loop p names q too. */
 		forge_setting(
 		    &p, profile, &r1, now + 2, "p", loop ? r2.id : NULL, loop);
@@ -988,7 +943,7 @@ Test(review, a_member_added_past_a_cutoff_is_voided_with_it)
 	/* Z is no member: X's add of it and its writes are refused. */
 	cr_assert_eq(store_setting_set(z.st, profile, "k", "again"), 0);
 	cr_assert_eq(store_version_vector(o.st, profile, &vv), 0);
-	cr_assert_eq(store_ops_since(z.st, profile, &vv, collect, &l), 0);
+	cr_assert_eq(store_ops_since(z.st, profile, &vv, op_collect, &l), 0);
 	store_vv_free(&vv);
 	cr_assert_eq(l.n, 3);
 	for (i = 0; i < l.n; i++)

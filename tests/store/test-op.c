@@ -10,54 +10,6 @@
  */
 #include "store-test.h"
 
-struct oplist {
-	uint8_t **op;
-	size_t *len;
-	size_t n;
-};
-
-static int
-collect(const uint8_t *op, size_t len, void *arg)
-{
-	struct oplist *l = arg;
-
-	l->op = xreallocarray(l->op, l->n + 1, sizeof *l->op);
-	l->len = xreallocarray(l->len, l->n + 1, sizeof *l->len);
-	l->op[l->n] = xmemdup(op, len);
-	l->len[l->n] = len;
-	l->n++;
-	return 0;
-}
-
-static void
-oplist_free(struct oplist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->op[i]);
-	free(l->op);
-	free(l->len);
-	memset(l, 0, sizeof *l);
-}
-
-/* Ship what `to` lacks from `from`; every op must apply. */
-static void
-sync_once(struct store *from, struct store *to, const uint8_t *profile)
-{
-	struct store_vv vv;
-	struct oplist l = {0};
-	size_t i;
-
-	cr_assert_eq(store_version_vector(to, profile, &vv), 0);
-	cr_assert_eq(store_ops_since(from, profile, &vv, collect, &l), 0);
-	for (i = 0; i < l.n; i++)
-		cr_assert_eq(store_op_apply_remote(to, l.op[i], l.len[i]), 0,
-		    "op %zu of %zu", i, l.n);
-	store_vv_free(&vv);
-	oplist_free(&l);
-}
-
 struct dev {
 	char *dir;
 	struct store *st;
@@ -193,14 +145,15 @@ world_build(struct world *w)
 	sync_once(w->a.st, w->b.st, w->profile);
 	sync_once(w->b.st, w->a.st, w->profile);
 	cr_assert_eq(
-	    store_ops_since(w->a.st, w->profile, &none, collect, &w->all), 0);
+	    store_ops_since(w->a.st, w->profile, &none, op_collect, &w->all),
+	    0);
 	{
 		struct oplist cl = {0};
-		cr_assert_eq(
-		    store_ops_since(w->c.st, w->profile, &none, collect, &cl),
+		cr_assert_eq(store_ops_since(
+		                 w->c.st, w->profile, &none, op_collect, &cl),
 		    0);
 		for (i = 0; i < cl.n; i++)
-			collect(cl.op[i], cl.len[i], &w->all);
+			op_collect(cl.op[i], cl.len[i], &w->all);
 		oplist_free(&cl);
 	}
 }
@@ -365,7 +318,7 @@ Test(op, tampered_unknown_and_gapped_ops_are_refused)
 	cr_assert_eq(store_profile_create(a.st, "alice", "a", profile), 0);
 	cr_assert_eq(store_contact_add(a.st, profile, "bob", x), 0);
 	cr_assert_eq(store_contact_add(a.st, profile, "carol", x), 0);
-	cr_assert_eq(store_ops_since(a.st, profile, NULL, collect, &l), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, NULL, op_collect, &l), 0);
 	cr_assert_eq(l.n, 4);
 	/* No profile here yet. */
 	cr_assert_eq(
@@ -418,7 +371,7 @@ Test(op, version_vectors_ship_only_the_difference)
 	cr_assert_eq(store_version_vector(b.st, profile, &vv), 0);
 	cr_assert_eq(vv.n, 1);
 	cr_assert_eq(vv.e[0].seq, 22); /* add device, name, 20 contacts */
-	cr_assert_eq(store_ops_since(a.st, profile, &vv, collect, &l), 0);
+	cr_assert_eq(store_ops_since(a.st, profile, &vv, op_collect, &l), 0);
 	cr_assert_eq(l.n, 1);
 	store_vv_free(&vv);
 	oplist_free(&l);
@@ -464,7 +417,7 @@ forge_device_add(struct oplist *l, const uint8_t *profile,
 	buf_put(&b, pk, 32);
 	crypto_sign_detached(sig, NULL, b.data, b.len, author->sk);
 	buf_put(&b, sig, sizeof sig);
-	collect(b.data + 10, b.len - 10, l);
+	op_collect(b.data + 10, b.len - 10, l);
 	buf_free(&b);
 }
 
@@ -620,7 +573,7 @@ Test(op, concurrent_device_adds_converge_and_forgeries_never_land)
 	cr_assert_eq(memcmp(want, got, 32), 0);
 
 	cr_assert_eq(
-	    store_ops_since(t.a.st, t.profile, NULL, collect, &all), 0);
+	    store_ops_since(t.a.st, t.profile, NULL, op_collect, &all), 0);
 	forge_device_add(&all, t.profile, &t.r, 1, 1, t.c.id, t.evil.pk);
 	for (seed = 1; seed <= 12; seed++) {
 		struct dev o;
