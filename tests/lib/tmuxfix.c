@@ -757,6 +757,44 @@ tmuxfix_invite_link(const char *screen)
 	return (char *)b.data;
 }
 
+char *
+tmuxfix_bar_row(const char *screen)
+{
+	char *row;
+	int y;
+
+	for (y = 0; (row = tmuxfix_row(screen, y)) != NULL; y++) {
+		if (strstr(row, "F1 help") != NULL)
+			return row;
+		free(row);
+	}
+	return NULL;
+}
+
+/* Whether the status bar contains arg. */
+static int
+bar_has(const char *screen, void *arg)
+{
+	char *row = tmuxfix_bar_row(screen);
+	int yes = row != NULL && strstr(row, arg) != NULL;
+
+	free(row);
+	return yes;
+}
+
+char *
+tmuxfix_wait_bar(struct tmuxfix *t, const char *name, const char *what, int ms)
+{
+	char *s, *row;
+
+	if ((s = tmuxfix_wait_for(t, name, bar_has, (void *)what, what, ms)) ==
+	    NULL)
+		return NULL;
+	row = tmuxfix_bar_row(s);
+	free(s);
+	return row;
+}
+
 /* Whether the screen shows a whole invitation link that parses (a
  * redraw caught half way shows a cut link or QR blocks in it). */
 static int

@@ -167,6 +167,13 @@ int tmuxfix_connect(struct tmuxfix *t, const char *a, const char *dir_a,
  * after "Link" up to an empty row, joined (caller frees); NULL if none. */
 char *tmuxfix_invite_link(const char *screen);
 
+/* The TUI's status bar: the row that ends in "F1 help" (caller frees),
+ * or NULL.  tmuxfix_wait_bar: wait until name's bar contains what;
+ * that bar row (caller frees) or NULL. */
+char *tmuxfix_bar_row(const char *screen);
+char *tmuxfix_wait_bar(
+    struct tmuxfix *t, const char *name, const char *what, int ms);
+
 /* Wait until name's screen shows a whole invitation link that parses
  * (not a redraw caught half way); the screen, or NULL (caller frees). */
 char *tmuxfix_wait_link(struct tmuxfix *t, const char *name, int ms);

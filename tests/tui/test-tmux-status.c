@@ -47,43 +47,13 @@ teardown(void)
 
 TestSuite(tmux_status, .init = setup, .fini = teardown, .timeout = 300);
 
-/* The status bar: the row that ends in "F1 help" (caller frees). */
-static char *
-bar_row(const char *screen)
-{
-	char *row;
-	int y;
-
-	for (y = 0; (row = tmuxfix_row(screen, y)) != NULL; y++) {
-		if (strstr(row, "F1 help") != NULL)
-			return row;
-		free(row);
-	}
-	return NULL;
-}
-
-/* Whether the status bar contains arg. */
-static int
-bar_has(const char *screen, void *arg)
-{
-	char *row = bar_row(screen);
-	int yes = row != NULL && strstr(row, arg) != NULL;
-
-	free(row);
-	return yes;
-}
-
 /* Wait until A's status bar shows what; returns the bar (caller frees). */
 static char *
 bar_wait(const char *what)
 {
-	char *s, *row;
+	char *row = tmuxfix_wait_bar(tf, "A", what, TMUXFIX_WAIT_MS);
 
-	s = tmuxfix_wait_for(
-	    tf, "A", bar_has, (void *)what, what, TMUXFIX_WAIT_MS);
-	cr_assert_not_null(s, "A's status bar never showed '%s'", what);
-	row = bar_row(s);
-	free(s);
+	cr_assert_not_null(row, "A's status bar never showed '%s'", what);
 	return row;
 }
 
