@@ -35,36 +35,6 @@ sync_expect(
 	oplist_free(&l);
 }
 
-struct dev {
-	char *dir;
-	struct store *st;
-	uint8_t id[STORE_ID_LEN];
-	uint8_t pk[32];
-};
-
-static void
-dev_open(struct dev *d)
-{
-	d->dir = test_dir();
-	cr_assert_eq(
-	    store_open(d->dir, TEST_PW, TEST_FLAGS | STORE_PLAIN, &d->st), 0);
-}
-
-static void
-dev_close(struct dev *d)
-{
-	store_close(d->st);
-	test_dir_remove(d->dir);
-}
-/* d joins profile and `by` (a member) adds it. */
-static void
-dev_link(
-    struct store *by, const uint8_t *profile, struct dev *d, const char *name)
-{
-	cr_assert_eq(store_profile_join(d->st, profile, d->id, d->pk), 0);
-	cr_assert_eq(store_device_add(by, profile, d->id, d->pk, name), 0);
-}
-
 /* A member whose key the test holds, as a thief would hold it. */
 struct rogue {
 	uint8_t id[STORE_ID_LEN];
