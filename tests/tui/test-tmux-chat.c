@@ -17,39 +17,12 @@
 
 #include "base.h"
 #include "testrelay.h"
+#include "tmux-pair.h"
 #include "tmuxfix.h"
 
 #define PASTE_LEN (10 * 1024)
 
-static struct tmuxfix *tf;
-static struct testrelay *relay;
-static char *dir_a, *dir_b;
-
-/* Two users on one relay, each with a data dir in the tmux temp dir. */
-static void
-setup(void)
-{
-	tmuxfix_env();
-	relay = testrelay_start(NULL);
-	cr_assert_not_null(relay, "noid-relay did not start");
-	tf = tmuxfix_start();
-	cr_assert_not_null(tf, "no tmux server");
-	dir_a = tmuxfix_new_user(tf, "a", "Alice", testrelay_address(relay));
-	cr_assert_not_null(dir_a, "could not make user Alice");
-	dir_b = tmuxfix_new_user(tf, "b", "Bob", testrelay_address(relay));
-	cr_assert_not_null(dir_b, "could not make user Bob");
-}
-
-static void
-teardown(void)
-{
-	tmuxfix_free(tf);
-	testrelay_free(relay);
-	free(dir_a);
-	free(dir_b);
-}
-
-TestSuite(tmux_chat, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(tmux_chat, .init = pair_setup, .fini = pair_teardown, .timeout = 300);
 
 /* The QR code on session's screen, decoded (caller frees, one line). */
 static char *
